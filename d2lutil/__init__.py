@@ -1,0 +1,42 @@
+"""d2lutil: the small helper package of the GRU chapter (data, models, training, plots, widgets).
+
+The names d2l readers know keep their d2l meaning: ``Vocab``, ``load_data_time_machine``,
+``try_gpu``, ``predict``. Everything else lives in one module per concern::
+
+    settings     the two switches D2LUTIL_QUICK and D2LUTIL_DATA_DIR
+    data         The Time Machine: download, tokens, Vocab, split, minibatches
+    tasks        synthetic long-range tasks (first-token recall, adding problem)
+    models       GRUScratch, GRUD2LStyle, RNNScratch, RNNLM, weight copying
+    gates        the gate tracer and saturation statistics
+    train        train, evaluate_perplexity, predict, try_gpu, set_seed
+    checkpoints  safetensors weights with a manifest
+    plot         training curves, live in a notebook
+    widgets      interactive figures from core ipywidgets
+"""
+
+from d2lutil.data import Vocab, load_corpus_time_machine, load_data_time_machine, load_time_machine
+from d2lutil.models import RNNLM, GRUD2LStyle, GRUScratch, RNNScratch, build_lm
+from d2lutil.settings import budget, describe_setting, is_quick
+from d2lutil.train import evaluate_perplexity, predict, set_seed, train, try_gpu
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RNNLM",
+    "GRUD2LStyle",
+    "GRUScratch",
+    "RNNScratch",
+    "Vocab",
+    "budget",
+    "build_lm",
+    "describe_setting",
+    "evaluate_perplexity",
+    "is_quick",
+    "load_corpus_time_machine",
+    "load_data_time_machine",
+    "load_time_machine",
+    "predict",
+    "set_seed",
+    "train",
+    "try_gpu",
+]

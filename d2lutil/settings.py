@@ -1,0 +1,79 @@
+"""The project's two switches, read from the environment.
+
+``D2LUTIL_QUICK=1``
+    Every notebook trains a small budget that runs on a 2-core CPU in CI. Unset, a notebook
+    trains the full recipe on a GPU and a CPU-sized budget on a CPU (see :func:`budget`).
+``D2LUTIL_DATA_DIR``
+    The folder where ``timemachine.txt`` is looked for before the per-user cache and the download.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+Budget = Literal["quick", "cpu", "full"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def is_quick() -> bool:
+    """True when ``D2LUTIL_QUICK`` is set to 1/true/yes/on.
+
+    Raises ValueError for any other non-empty value, so that a typo is not silently ignored.
+    """
+    value = os.environ.get("D2LUTIL_QUICK", "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(
+        f"D2LUTIL_QUICK={value!r} is not understood: set it to 1 for the quick CI setting, "
+        "or unset it (or 0) for the full recipe."
+    )
+
+
+def budget(device: torch.device | None = None) -> Budget:
+    """The training budget a notebook should use.
+
+    ``"quick"`` when ``D2LUTIL_QUICK=1``; otherwise ``"full"`` on a GPU and ``"cpu"`` (a few
+    minutes, leaning on the shipped checkpoints) on a CPU.
+    """
+    if is_quick():
+        return "quick"
+    if device is None:
+        from d2lutil.train import try_gpu
+
+        device = try_gpu()
+    return "full" if device.type != "cpu" else "cpu"
+
+
+def describe_setting(device: torch.device | None = None) -> str:
+    """One line that a notebook prints so the reader sees which budget is on and why."""
+    if device is None:
+        from d2lutil.train import try_gpu
+
+        device = try_gpu()
+    chosen = budget(device)
+    why = {
+        "quick": "D2LUTIL_QUICK=1 is set (the CI setting: small budgets, still real learning)",
+        "cpu": "no GPU found and D2LUTIL_QUICK is unset: a CPU-sized budget of a few minutes",
+        "full": "a GPU was found and D2LUTIL_QUICK is unset: the full recipe",
+    }[chosen]
+    return f"budget = {chosen!r} on device {device}: {why}"
+
+
+def data_dir_from_env() -> Path | None:
+    """The folder named by ``D2LUTIL_DATA_DIR``, or None when the variable is unset."""
+    value = os.environ.get("D2LUTIL_DATA_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """The per-user cache folder for downloads (``$XDG_CACHE_HOME/d2lutil`` or ``~/.cache/d2lutil``)."""
+    root = os.environ.get("XDG_CACHE_HOME", "").strip()
+    return (Path(root) if root else Path.home() / ".cache") / "d2lutil"

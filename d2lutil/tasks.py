@@ -1,0 +1,136 @@
+"""Small synthetic sequence tasks that need long memory, a model to read them, and its training.
+
+* First-token recall: the first token (one of ``num_classes``) decides the label; a long stretch
+  of random symbols follows. Chance accuracy is 1 / num_classes.
+* The adding problem (Hochreiter & Schmidhuber, 1997; Arjovsky et al., 2016): two marked numbers
+  among T must be added. Always answering 1 scores a mean squared error of 1/6 (about 0.167).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from d2lutil.train import make_optimizer
+
+
+def _check_sizes(batch_size: int, length: int, min_length: int = 2) -> None:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(length, int) or length < min_length:
+        raise ValueError(f"length must be an integer of at least {min_length}, got {length!r}")
+
+
+def first_token_recall(
+    batch_size: int, length: int, num_classes: int = 4, num_symbols: int = 8, generator: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
+    """Sequences whose label is their first token.
+
+    Returns X (B, T) int64 symbols in [0, num_symbols), the first one in [0, num_classes), and
+    y (B,) int64 = X[:, 0]. The other T - 1 symbols are uniform noise over all symbols.
+    """
+    _check_sizes(batch_size, length)
+    if not 2 <= num_classes <= num_symbols:
+        raise ValueError(f"need 2 <= num_classes <= num_symbols, got {num_classes} and {num_symbols}")
+    X = torch.randint(0, num_symbols, (batch_size, length), generator=generator)
+    X[:, 0] = torch.randint(0, num_classes, (batch_size,), generator=generator)
+    return X, X[:, 0].clone()
+
+
+def adding_problem(batch_size: int, length: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """The adding problem: X (B, T, 2) float32 and y (B,) float32.
+
+    Channel 0 holds numbers uniform in [0, 1); channel 1 marks two of them with 1, one in each
+    half of the sequence; y is the sum of the two marked numbers.
+    """
+    _check_sizes(batch_size, length, min_length=4)
+    values = torch.rand(batch_size, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (batch_size,), generator=generator)
+    second = torch.randint(half, length, (batch_size,), generator=generator)
+    marks = torch.zeros(batch_size, length)
+    rows = torch.arange(batch_size)
+    marks[rows, first] = 1.0
+    marks[rows, second] = 1.0
+    return torch.stack([values, marks], dim=-1), (values * marks).sum(1)
+
+
+class SequenceModel(nn.Module):
+    """Reads a whole sequence with a recurrent layer and predicts from its last state.
+
+    ``rnn``: any layer with nn.GRU's interface. Inputs are tokens (B, T) int64 when
+    ``vocab_size`` is given (embedded with ``embed_size``), else features (B, T, d).
+    forward(X) -> (B, out_size) logits or regression outputs.
+    """
+
+    def __init__(self, rnn: nn.Module, out_size: int, vocab_size: int | None = None, embed_size: int | None = None):
+        super().__init__()
+        self.rnn = rnn
+        self.embedding = nn.Embedding(vocab_size, embed_size or rnn.input_size) if vocab_size else None
+        self.head = nn.Linear(rnn.hidden_size, out_size)
+
+    def forward(self, X: Tensor) -> Tensor:
+        inputs = self.embedding(X) if self.embedding is not None else X
+        _, state = self.rnn(inputs.transpose(0, 1))  # time-major (T, B, d)
+        return self.head(state[-1])
+
+
+@dataclass
+class TaskResult:
+    """What training on a synthetic task produced."""
+
+    steps: list[int]
+    losses: list[float]  # training loss, averaged over each logging interval
+    test_score: float  # accuracy (classification) or mean squared error (regression)
+    seconds: float
+
+
+def train_on_task(
+    model: nn.Module,
+    make_batch: object,
+    num_steps: int,
+    batch_size: int = 128,
+    lr: float = 1e-2,
+    optimizer: str = "adam",
+    clip: float = 1.0,
+    classification: bool = True,
+    test_size: int = 2048,
+    log_every: int = 50,
+    seed: int = 0,
+) -> TaskResult:
+    """Train ``model`` on fresh batches ``make_batch(batch_size, generator) -> (X, y)`` and score it
+    on ``test_size`` held-out examples: accuracy for classification, mean squared error otherwise.
+    """
+    if not callable(make_batch):
+        raise ValueError("make_batch must be a function (batch_size, generator) -> (X, y)")
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    test_X, test_y = make_batch(test_size, torch.Generator().manual_seed(seed + 1))
+    opt = make_optimizer(model, optimizer, lr)  # type: ignore[arg-type]
+    loss_fn = F.cross_entropy if classification else (lambda out, y: F.mse_loss(out.squeeze(-1), y))
+    steps, losses, running = [], [], 0.0
+    start = time.perf_counter()
+    model.train()
+    for step in range(1, num_steps + 1):
+        X, y = make_batch(batch_size, gen)
+        loss = loss_fn(model(X.to(device)), y.to(device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        running += float(loss.detach())
+        if step % log_every == 0 or step == num_steps:
+            steps.append(step)
+            losses.append(running / (log_every if step % log_every == 0 else step % log_every))
+            running = 0.0
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        out = model(test_X.to(device))
+        y = test_y.to(device)
+        score = float((out.argmax(-1) == y).float().mean()) if classification else float(F.mse_loss(out.squeeze(-1), y))
+    return TaskResult(steps, losses, score, seconds)

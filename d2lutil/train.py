@@ -1,0 +1,242 @@
+"""Training, evaluation and generation for the character language models.
+
+One function, :func:`train`, trains every model of the chapter: SGD, Adam or AdamW, gradient
+clipping, training and held-out perplexity per epoch, tokens per second, a tqdm progress bar and,
+in a notebook, a live plot of the curves that redraws in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from d2lutil.data import Vocab, WindowLoader
+
+Optimizer = Literal["sgd", "adam", "adamw"]
+
+
+def try_gpu(i: int = 0) -> torch.device:
+    """The i-th CUDA GPU if there is one, else the CPU (as in d2l)."""
+    if torch.cuda.device_count() > i:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's and torch's generators so that a rerun prints the same numbers."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class History:
+    """Per-epoch figures of one training run."""
+
+    epochs: list[float] = field(default_factory=list)  # may end in a fraction when stopped by time
+    train_ppl: list[float] = field(default_factory=list)
+    val_ppl: list[float] = field(default_factory=list)
+    tokens_per_s: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0  # time spent in training steps, evaluation excluded
+    tokens: int = 0
+
+    @property
+    def best_val_ppl(self) -> float:
+        return min(self.val_ppl) if self.val_ppl else math.nan
+
+    def summary(self) -> str:
+        return (
+            f"train perplexity {self.train_ppl[-1]:.2f}, held-out perplexity {self.val_ppl[-1]:.2f} "
+            f"(best {self.best_val_ppl:.2f}), {self.tokens / max(self.train_seconds, 1e-9):,.0f} tokens/s, "
+            f"{self.train_seconds:.1f} s of training"
+        )
+
+
+@torch.no_grad()
+def evaluate_perplexity(model: nn.Module, tokens: Tensor, batch_size: int = 8, num_steps: int = 256) -> float:
+    """Perplexity of ``model`` on a token sequence (n,), read in order with the state carried.
+
+    The sequence is cut into ``batch_size`` contiguous streams that are read ``num_steps`` at a
+    time; every token but the first of each stream is predicted. Deterministic for given sizes.
+    """
+    if tokens.dim() != 1 or len(tokens) < 2 * batch_size:
+        raise ValueError(f"tokens must be a 1-D tensor of at least {2 * batch_size} indices, got shape {tuple(tokens.shape)}")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    n = (len(tokens) - 1) // batch_size * batch_size
+    xs = tokens[:n].reshape(batch_size, -1).to(device)
+    ys = tokens[1 : n + 1].reshape(batch_size, -1).to(device)
+    state, total, count = None, 0.0, 0
+    for i in range(0, xs.shape[1], num_steps):
+        logits, state = model(xs[:, i : i + num_steps], state)
+        y = ys[:, i : i + num_steps]
+        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+        count += y.numel()
+    model.train(was_training)
+    return math.exp(total / count)
+
+
+def _detach(state: Tensor | tuple[Tensor, ...] | None) -> Tensor | tuple[Tensor, ...] | None:
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
+
+
+def make_optimizer(model: nn.Module, name: Optimizer, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """SGD, Adam or AdamW over the model's parameters."""
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, got {lr}")
+    if name == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}: choose 'sgd', 'adam' or 'adamw'")
+
+
+def train(
+    model: nn.Module,
+    train_iter: WindowLoader,
+    val_tokens: Tensor,
+    num_epochs: int,
+    lr: float,
+    optimizer: Optimizer = "sgd",
+    clip: float | None = 1.0,
+    weight_decay: float = 0.0,
+    device: torch.device | None = None,
+    max_seconds: float | None = None,
+    restore_best: bool = False,
+    plot: bool = True,
+    progress: bool = True,
+    title: str = "",
+) -> History:
+    """Train a language model ``model(tokens (B, T)) -> (logits (B, T, V), state)``.
+
+    After every epoch the held-out perplexity on ``val_tokens`` (n,) is measured with
+    :func:`evaluate_perplexity`. ``max_seconds`` stops training once that much training time has
+    passed (the last epoch is then partial). ``restore_best`` loads back the weights of the epoch
+    with the lowest held-out perplexity. In a notebook, ``plot`` draws the curves live.
+    """
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be at least 1, got {num_epochs}")
+    device = device or next(model.parameters()).device
+    model.to(device)
+    opt = make_optimizer(model, optimizer, lr, weight_decay)
+    history = History()
+    live = None
+    if plot:
+        from d2lutil.plot import LivePlot
+
+        live = LivePlot.in_notebook(title or f"{type(model).__name__} training")
+    best: tuple[float, dict[str, Tensor]] | None = None
+    batches = len(train_iter)
+    bar = tqdm(total=num_epochs * batches, disable=not progress, desc=title or "training", unit="batch")
+    stop = False
+    for epoch in range(num_epochs):
+        model.train()
+        state = None
+        loss_sum, count, done = 0.0, 0, 0
+        for X, Y in train_iter:
+            start = time.perf_counter()
+            X, Y = X.to(device), Y.to(device)
+            if not train_iter.sequential:
+                state = None
+            logits, state = model(X, state)
+            state = _detach(state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            loss_sum += float(loss.detach()) * Y.numel()  # float() waits for the device, so the timing is honest
+            count += Y.numel()
+            done += 1
+            history.train_seconds += time.perf_counter() - start
+            history.tokens += Y.numel()
+            bar.update(1)
+            if max_seconds is not None and history.train_seconds >= max_seconds:
+                stop = True
+                break
+        history.epochs.append(epoch + done / batches)
+        history.train_ppl.append(math.exp(loss_sum / max(count, 1)))
+        history.val_ppl.append(evaluate_perplexity(model, val_tokens))
+        history.tokens_per_s.append(history.tokens / max(history.train_seconds, 1e-9))
+        bar.set_postfix(train_ppl=f"{history.train_ppl[-1]:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}")
+        if restore_best and history.val_ppl[-1] <= (best[0] if best else math.inf):
+            best = (history.val_ppl[-1], copy.deepcopy(model.state_dict()))
+        if live is not None:
+            live.update(history)
+        if stop:
+            break
+    bar.close()
+    if live is not None:
+        live.close()
+    if restore_best and best is not None:
+        model.load_state_dict(best[1])
+    return history
+
+
+def _check_prefix(prefix: str, vocab: Vocab) -> None:
+    if not prefix:
+        raise ValueError("the prefix is empty: give at least one character to start from, e.g. 'time traveller'")
+    unknown = vocab.unknown(prefix)
+    if unknown:
+        known = "".join(t for t in vocab.idx_to_token if len(t) == 1)
+        raise ValueError(
+            f"the prefix {prefix!r} holds characters the vocabulary does not know: {unknown}. "
+            f"It knows {sorted(known)!r}; try d2lutil.data.preprocess(prefix) to lower-case it "
+            "and fold other characters into spaces."
+        )
+
+
+@torch.no_grad()
+def predict(
+    prefix: str,
+    num_preds: int,
+    model: nn.Module,
+    vocab: Vocab,
+    device: torch.device | None = None,
+    temperature: float = 0.0,
+    seed: int | None = None,
+) -> str:
+    """Continue ``prefix`` by ``num_preds`` characters.
+
+    ``temperature=0`` picks the most likely character each step (greedy); a positive
+    temperature samples from softmax(logits / temperature), reproducibly when ``seed`` is given.
+    """
+    _check_prefix(prefix, vocab)
+    if num_preds < 0:
+        raise ValueError(f"num_preds must be zero or more, got {num_preds}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be 0 (greedy) or positive, got {temperature}")
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+    tokens = torch.tensor([vocab[list(prefix)]], device=device)  # (1, len(prefix))
+    logits, state = model(tokens, None)
+    outputs = []
+    for _ in range(num_preds):
+        last = logits[0, -1]
+        if temperature == 0:
+            nxt = int(last.argmax())
+        else:
+            probs = torch.softmax(last / temperature, dim=-1)
+            nxt = int(torch.multinomial(probs, 1, generator=generator))
+        outputs.append(nxt)
+        logits, state = model(torch.tensor([[nxt]], device=device), state)
+    model.train(was_training)
+    return prefix + "".join(vocab.to_tokens(outputs))
