@@ -49,7 +49,8 @@ def download(url: str, folder: Path, sha1: str = SHA1, timeout: float = 30.0) ->
     tmp = Path(tmp_name)
     try:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(fd, "wb") as out:
+            # the temporary file is opened first so that its descriptor is closed even when the request fails
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                 out.write(response.read())
         except (urllib.error.URLError, OSError) as err:
             raise FileNotFoundError(
@@ -140,8 +141,8 @@ class Vocab:
         return [self.token_to_idx.get(t, self.unk) for t in tokens]
 
     def to_tokens(self, indices: int | Iterable[int]) -> str | list[str]:
-        if isinstance(indices, int):
-            return self.idx_to_token[indices]
+        if isinstance(indices, int) or getattr(indices, "ndim", None) == 0:  # also a 0-d tensor or NumPy scalar
+            return self.idx_to_token[int(indices)]  # type: ignore[arg-type]
         return [self.idx_to_token[int(i)] for i in indices]
 
     def unknown(self, tokens: Iterable[str]) -> list[str]:

@@ -1,0 +1,231 @@
+"""Training, perplexity and generation on a tiny model and a short stretch of the book."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from d2lutil.data import WindowLoader
+from d2lutil.models import build_lm
+from d2lutil.plot import plot_history
+from d2lutil.train import History, evaluate_perplexity, make_optimizer, predict, set_seed, train, try_gpu
+
+train_module = importlib.import_module("d2lutil.train")  # d2lutil.train is also the name of the function
+
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def small(time_machine):
+    """The first 6,000 training characters and 1,500 held-out ones."""
+    return time_machine.vocab, time_machine.train_tokens[:6000], time_machine.val_tokens[:1500]
+
+
+def _model(vocab_size: int, kind: str = "gru", hidden: int = 32, seed: int = 0) -> nn.Module:
+    set_seed(seed)
+    return build_lm(kind, vocab_size, hidden)
+
+
+def _quiet(**kwargs):
+    return dict(plot=False, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kind,optimizer,lr,sequential", [("gru", "adam", 1e-2, False), ("gru_scratch", "sgd", 2.0, True)]
+)
+def test_perplexity_falls(small, kind, optimizer, lr, sequential):
+    vocab, tokens, val = small
+    model = _model(len(vocab), kind)
+    loader = WindowLoader(tokens, 16, 32, sequential=sequential)
+    start = evaluate_perplexity(model, val)
+    h = train(model, loader, val, num_epochs=4, lr=lr, optimizer=optimizer, **_quiet())
+    assert h.epochs == [1.0, 2.0, 3.0, 4.0]
+    assert len(h.train_ppl) == len(h.val_ppl) == len(h.tokens_per_s) == 4
+    assert h.val_ppl[-1] < 0.75 * start and h.val_ppl[-1] < h.val_ppl[0]
+    assert h.train_ppl[-1] < h.train_ppl[0]
+    assert h.val_ppl[-1] < 20  # well below the 28 of a uniform guess
+    assert h.tokens == 4 * len(loader) * 16 * 32
+    assert h.train_seconds > 0 and all(t > 0 for t in h.tokens_per_s)
+    assert h.best_val_ppl == min(h.val_ppl)
+    assert math.isclose(evaluate_perplexity(model, val), h.val_ppl[-1], rel_tol=1e-6)
+    assert "held-out perplexity" in h.summary() and "tokens/s" in h.summary()
+
+
+def test_training_is_seeded(small):
+    vocab, tokens, val = small
+    runs = []
+    for _ in range(2):
+        model = _model(len(vocab), hidden=16)
+        runs.append(train(model, WindowLoader(tokens[:2000], 8, 16, seed=5), val, 2, 1e-2, "adam", **_quiet()).val_ppl)
+    assert runs[0] == runs[1]
+
+
+def test_max_seconds_stops_early(small):
+    vocab, tokens, val = small
+    model = _model(len(vocab), hidden=8)
+    loader = WindowLoader(tokens, 8, 16)
+    h = train(model, loader, val, num_epochs=50, lr=1e-2, optimizer="adam", max_seconds=1e-9, **_quiet())
+    assert len(h.epochs) == 1 and h.epochs[0] == pytest.approx(1 / len(loader))
+    assert h.tokens == 8 * 16 and len(h.val_ppl) == 1
+
+
+def test_restore_best_reloads_the_best_epoch(small, monkeypatch):
+    """The held-out figures are scripted so that epoch 2 of 3 is the best; its weights must come back."""
+    vocab, tokens, val = small
+    scripted = iter([9.0, 5.0, 7.0, 9.0, 5.0, 7.0])
+    snapshots: list[dict[str, torch.Tensor]] = []
+
+    def fake_perplexity(model, tokens, *args, **kwargs):
+        snapshots.append(copy.deepcopy(model.state_dict()))
+        return next(scripted)
+
+    monkeypatch.setattr(train_module, "evaluate_perplexity", fake_perplexity)
+    for restore in (True, False):
+        model = _model(len(vocab), hidden=8)
+        loader = WindowLoader(tokens[:1000], 8, 16)
+        h = train(model, loader, val, num_epochs=3, lr=1e-2, optimizer="adam", restore_best=restore, **_quiet())
+        assert h.val_ppl == [9.0, 5.0, 7.0] and h.best_val_ppl == 5.0
+        want = snapshots[-2] if restore else snapshots[-1]
+        other = snapshots[-1] if restore else snapshots[-2]
+        got = model.state_dict()
+        assert all(torch.equal(got[k], want[k]) for k in want)
+        assert not all(torch.equal(got[k], other[k]) for k in other)  # the epochs did differ
+
+
+def test_gradient_clipping_bounds_the_step(small):
+    """With SGD, clip c and learning rate lr, no parameter moves more than lr * c in norm overall."""
+    vocab, tokens, val = small
+    model = _model(len(vocab), hidden=16)
+    before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
+    loader = WindowLoader(tokens, 8, 16)
+    train(model, loader, val, num_epochs=1, lr=1.0, optimizer="sgd", clip=0.01, max_seconds=1e-9, **_quiet())
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert 0 < float((after - before).norm()) <= 0.01 + 1e-6
+
+
+class _Uniform(nn.Module):
+    """A language model that predicts every token with the same probability."""
+
+    def __init__(self, vocab_size: int):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, tokens, state=None):
+        return torch.zeros(*tokens.shape, self.vocab_size) + 0 * self.dummy, state
+
+
+def test_uniform_model_has_perplexity_vocab_size(small):
+    vocab, _, val = small
+    assert evaluate_perplexity(_Uniform(len(vocab)), val) == pytest.approx(len(vocab), rel=1e-5)  # float32 logits
+    model = _model(len(vocab), hidden=8)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    assert evaluate_perplexity(model, val) == pytest.approx(28.0, rel=1e-5)
+
+
+def test_perplexity_carries_the_state(small):
+    """Reading in chunks with the state carried equals reading each stream in one pass, by hand."""
+    vocab, _, val = small
+    model = _model(len(vocab), hidden=16).eval()
+    tokens = val[:401]
+    chunked = evaluate_perplexity(model, tokens, batch_size=4, num_steps=7)
+    xs, ys = tokens[:400].reshape(4, 100), tokens[1:401].reshape(4, 100)
+    with torch.no_grad():
+        logits, _ = model(xs)
+    by_hand = math.exp(float(F.cross_entropy(logits.reshape(-1, len(vocab)), ys.reshape(-1))))
+    assert chunked == pytest.approx(by_hand, rel=1e-5)
+    assert model.training is False
+    model.train()
+    evaluate_perplexity(model, tokens)
+    assert model.training  # the mode is restored
+
+
+def test_evaluate_perplexity_bad_input():
+    with pytest.raises(ValueError, match="1-D tensor of at least 16"):
+        evaluate_perplexity(_Uniform(5), torch.zeros(10, dtype=torch.long))
+
+
+def test_predict_greedy_is_deterministic_and_argmax(small):
+    vocab, tokens, val = small
+    model = _model(len(vocab), hidden=16)
+    out = predict("time traveller", 20, model, vocab)
+    assert out == predict("time traveller", 20, model, vocab)
+    assert out.startswith("time traveller") and len(out) == len("time traveller") + 20
+    assert set(out) <= set(vocab.idx_to_token[1:])
+    with torch.no_grad():
+        logits, _ = model(torch.tensor([vocab[list("time traveller")]]))
+    assert out[len("time traveller")] == vocab.to_tokens(int(logits[0, -1].argmax()))
+    assert predict("time", 0, model, vocab) == "time"
+
+
+def test_predict_sampled_is_reproducible_with_a_seed(small):
+    vocab, *_ = small
+    model = _model(len(vocab), hidden=16)
+    a = predict("the ", 60, model, vocab, temperature=1.5, seed=3)
+    assert a == predict("the ", 60, model, vocab, temperature=1.5, seed=3)
+    assert a != predict("the ", 60, model, vocab, temperature=1.5, seed=4)
+    assert a != predict("the ", 60, model, vocab)  # sampling is not greedy decoding
+
+
+@pytest.mark.parametrize(
+    "prefix,kwargs,message",
+    [
+        ("", {}, "the prefix is empty"),
+        ("Time!", {}, r"does not know: \['T', '!'\].*preprocess"),
+        ("time", {"num_preds": -1}, "num_preds must be zero or more, got -1"),
+        ("time", {"temperature": -0.5}, "temperature must be 0 .* or positive, got -0.5"),
+    ],
+)
+def test_predict_bad_input(small, prefix, kwargs, message):
+    vocab, *_ = small
+    model = _model(len(vocab), hidden=8)
+    args = {"num_preds": 5, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        predict(prefix, args.pop("num_preds"), model, vocab, **args)
+
+
+def test_bad_training_arguments(small):
+    vocab, tokens, val = small
+    model = _model(len(vocab), hidden=8)
+    loader = WindowLoader(tokens, 8, 16)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*'sgd', 'adam' or 'adamw'"):
+        train(model, loader, val, 1, 1e-2, optimizer="rmsprop", **_quiet())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="lr must be positive"):
+        train(model, loader, val, 1, 0.0, **_quiet())
+    with pytest.raises(ValueError, match="num_epochs must be at least 1"):
+        train(model, loader, val, 0, 1e-2, **_quiet())
+
+
+@pytest.mark.parametrize(
+    "name,cls", [("sgd", torch.optim.SGD), ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)]
+)
+def test_make_optimizer(name, cls):
+    opt = make_optimizer(nn.Linear(2, 2), name, 0.1, weight_decay=0.01)
+    assert type(opt) is cls and opt.defaults["lr"] == 0.1 and opt.defaults["weight_decay"] == 0.01
+
+
+def test_set_seed_and_try_gpu():
+    set_seed(7)
+    a = torch.rand(3)
+    set_seed(7)
+    assert torch.equal(a, torch.rand(3))
+    device = try_gpu()
+    assert device.type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert try_gpu(10_000) == torch.device("cpu")
+
+
+def test_plot_history_is_labelled():
+    h = History(epochs=[1.0, 2.0], train_ppl=[9.0, 6.0], val_ppl=[10.0, 7.5], tokens_per_s=[1.0, 1.0])
+    fig = plot_history(h, "GRU")
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "perplexity"
+    assert "7.50" in ax.get_title() and ax.get_legend() is not None
