@@ -41,15 +41,19 @@ def gru_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor, reset: Reset = "af
     Returns the reset gate, update gate, candidate state and new state, each (B, h).
     """
     hidden = h.shape[-1]
+    # split (one view per part; backward joins the parts' gradients in one copy), not slicing
+    # gh[:, :2h] and gh[:, 2h:]: each slice's backward writes a zero-filled (B, 3h) gradient.
+    gi_rz, gi_n = gi.split([2 * hidden, hidden], dim=1)
     if reset == "after":
-        gh = h @ W_h + b_h  # one (B, h) x (h, 3h) matmul for all three gates
-        r, z = torch.sigmoid(gi[:, : 2 * hidden] + gh[:, : 2 * hidden]).chunk(2, dim=1)
-        n = torch.tanh(gi[:, 2 * hidden :] + r * gh[:, 2 * hidden :])
+        gh_rz, gh_n = torch.addmm(b_h, h, W_h).split([2 * hidden, hidden], dim=1)  # one matmul for all gates
+        r, z = torch.sigmoid(gi_rz + gh_rz).chunk(2, dim=1)
+        n = torch.tanh(torch.addcmul(gi_n, r, gh_n))  # gi_n + r * gh_n
     else:
-        gh = h @ W_h[:, : 2 * hidden] + b_h[: 2 * hidden]
-        r, z = torch.sigmoid(gi[:, : 2 * hidden] + gh).chunk(2, dim=1)
-        n = torch.tanh(gi[:, 2 * hidden :] + (r * h) @ W_h[:, 2 * hidden :] + b_h[2 * hidden :])
-    h_new = z * h + (1 - z) * n
+        W_rz, W_n = W_h.split([2 * hidden, hidden], dim=1)
+        b_rz, b_n = b_h.split([2 * hidden, hidden])
+        r, z = torch.sigmoid(gi_rz + torch.addmm(b_rz, h, W_rz)).chunk(2, dim=1)
+        n = torch.tanh(gi_n + torch.addmm(b_n, r * h, W_n))
+    h_new = torch.lerp(n, h, z)  # n + z * (h - n) = z * h + (1 - z) * n, one op instead of four
     return GateValues(r, z, n, h_new)
 
 
@@ -90,12 +94,16 @@ class GRUScratch(nn.Module):
         self.b_x = _uniform(3 * hidden_size, bound=bound)
         self.b_h = _uniform(3 * hidden_size, bound=bound)
 
+    def _input_projections(self, X: Tensor) -> tuple[Tensor, ...]:
+        """X (T, B, d) -> T tensors gi_t = X_t W_x + b_x, each (B, 3h), from one matmul."""
+        T, B, d = X.shape
+        return torch.addmm(self.b_x, X.reshape(T * B, d), self.W_x).view(T, B, -1).unbind(0)
+
     def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
         _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
         h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        gi_all = X @ self.W_x + self.b_x  # (T, B, 3h) in one matmul
         outputs = []
-        for gi in gi_all.unbind(0):  # unbind, not gi_all[t]: indexing makes backward quadratic in T
+        for gi in self._input_projections(X):  # unbind, not gi_all[t]: indexing makes backward quadratic in T
             h = gru_step(gi, h, self.W_h, self.b_h, self.reset).h
             outputs.append(h)
         return torch.stack(outputs), h.unsqueeze(0)
@@ -105,7 +113,7 @@ class GRUScratch(nn.Module):
         _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
         h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
         steps = []
-        for gi in (X @ self.W_x + self.b_x).unbind(0):
+        for gi in self._input_projections(X):
             step = gru_step(gi, h, self.W_h, self.b_h, self.reset)
             steps.append(step)
             h = step.h
@@ -173,14 +181,19 @@ class RNNScratch(nn.Module):
         return torch.stack(outputs), h.unsqueeze(0)
 
 
+def layer_size(rnn: nn.Module, name: str) -> int:
+    """``rnn.input_size`` or ``rnn.hidden_size`` of a recurrent layer, typed as the int it is."""
+    return int(getattr(rnn, name))
+
+
 def copy_nn_gru_to_scratch(src: nn.GRU, dst: GRUScratch) -> GRUScratch:
     """Copy a one-layer ``nn.GRU``'s weights into a ``GRUScratch`` (in place; returns ``dst``)."""
     _check_pair(src, dst)
     with torch.no_grad():
-        dst.W_x.copy_(src.weight_ih_l0.T)
-        dst.W_h.copy_(src.weight_hh_l0.T)
-        dst.b_x.copy_(src.bias_ih_l0)
-        dst.b_h.copy_(src.bias_hh_l0)
+        dst.W_x.copy_(src.get_parameter("weight_ih_l0").T)
+        dst.W_h.copy_(src.get_parameter("weight_hh_l0").T)
+        dst.b_x.copy_(src.get_parameter("bias_ih_l0"))
+        dst.b_h.copy_(src.get_parameter("bias_hh_l0"))
     return dst
 
 
@@ -188,10 +201,10 @@ def copy_scratch_to_nn_gru(src: GRUScratch, dst: nn.GRU) -> nn.GRU:
     """Copy a ``GRUScratch``'s weights into a one-layer ``nn.GRU`` (in place; returns ``dst``)."""
     _check_pair(dst, src)
     with torch.no_grad():
-        dst.weight_ih_l0.copy_(src.W_x.T)
-        dst.weight_hh_l0.copy_(src.W_h.T)
-        dst.bias_ih_l0.copy_(src.b_x)
-        dst.bias_hh_l0.copy_(src.b_h)
+        dst.get_parameter("weight_ih_l0").copy_(src.W_x.T)
+        dst.get_parameter("weight_hh_l0").copy_(src.W_h.T)
+        dst.get_parameter("bias_ih_l0").copy_(src.b_x)
+        dst.get_parameter("bias_hh_l0").copy_(src.b_h)
     return dst
 
 
@@ -229,7 +242,7 @@ class RNNLM(nn.Module):
         self.rnn, self.vocab_size, self.embed_size = rnn, vocab_size, embed_size
         self.embedding = nn.Embedding(vocab_size, embed_size) if embed_size is not None else None
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(rnn.hidden_size, vocab_size)
+        self.head = nn.Linear(layer_size(rnn, "hidden_size"), vocab_size)
 
     def embed(self, tokens: Tensor) -> Tensor:
         """tokens (B, T) -> time-major inputs (T, B, d)."""
