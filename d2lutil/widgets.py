@@ -31,6 +31,11 @@ class InteractiveFigure:
     ``controls``: name -> ipywidgets control (a slider, a dropdown...); ``draw`` receives the
     figure and every control's current value by name. ``widget`` is the box to display;
     ``timings_ms`` holds the time of every redraw (drawing and PNG encoding together).
+
+    With ``clear=True`` (the default) every redraw starts from an empty figure. With
+    ``clear=False`` the figure is kept: ``draw`` builds its axes and artists on the first call
+    (when ``fig.axes`` is empty) and afterwards only updates them (``set_data``, ``set_text``...),
+    which roughly halves the time of a redraw.
     """
 
     def __init__(
@@ -40,8 +45,9 @@ class InteractiveFigure:
         figsize: tuple[float, float] = (6.0, 3.5),
         dpi: int = 90,
         columns: int = 1,
+        clear: bool = True,
     ):
-        self.draw, self.controls, self.dpi = draw, controls, dpi
+        self.draw, self.controls, self.dpi, self.clear = draw, controls, dpi, clear
         self.fig = plt.figure(figsize=figsize)
         plt.close(self.fig)  # keep the inline backend from showing it a second time
         self.image = W.Image(format="png")
@@ -62,7 +68,8 @@ class InteractiveFigure:
     def redraw(self) -> None:
         """Redraw the figure for the controls' current values and replace the picture."""
         start = time.perf_counter()
-        self.fig.clear()
+        if self.clear:
+            self.fig.clear()
         self.draw(self.fig, **self.values)
         self.image.value = figure_png(self.fig, self.dpi)
         self.timings_ms.append((time.perf_counter() - start) * 1e3)

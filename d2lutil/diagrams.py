@@ -1,0 +1,240 @@
+"""The GRU cell drawn with matplotlib, in three stages that the chapter builds up one at a time.
+
+* ``"gates"``: the reset gate R_t and the update gate Z_t, each a sigmoid layer of X_t and H_{t-1};
+* ``"candidate"``: adds the candidate state H~_t, a tanh layer of X_t and the reset state R_t * H_{t-1};
+* ``"state"``: adds the new state H_t = Z_t * H_{t-1} + (1 - Z_t) * H~_t.
+
+The drawing follows the reset-before convention of Cho et al. (2014) and the d2l text (the reset
+gate scales H_{t-1} before its matmul); notebook 3 explains the reset-after variant of nn.GRU.
+
+In a notebook, ``gru_cell("gates")`` returns a figure that renders inline (no file path, so it shows
+in JupyterLab, on GitHub and in Colab alike). From a shell, ``python -m d2lutil.diagrams --out figures``
+writes ``figures/gru_gates.svg``, ``gru_candidate.svg`` and ``gru_state.svg``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import matplotlib as mpl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Circle, FancyBboxPatch
+
+Stage = Literal["gates", "candidate", "state"]
+STAGES: tuple[Stage, ...] = ("gates", "candidate", "state")
+
+# One colour per quantity, used by the diagrams and by every plot of notebooks 1-3 (Okabe-Ito
+# palette, readable with the common forms of colour blindness).
+COLORS = {
+    "reset": "#D55E00",  # vermillion: R_t
+    "update": "#0072B2",  # blue: Z_t
+    "candidate": "#009E73",  # bluish green: H~_t
+    "state": "#6A3D9A",  # purple: H_{t-1} and H_t
+    "input": "#555555",  # grey: X_t
+}
+
+_TITLES = {
+    "gates": "GRU cell, step 1 of 3: the reset gate $R_t$ and the update gate $Z_t$",
+    "candidate": r"GRU cell, step 2 of 3: the candidate $\tilde{H}_t$ sees the past only as $R_t \odot H_{t-1}$",
+    "state": r"GRU cell, step 3 of 3: $H_t$ mixes $H_{t-1}$ and $\tilde{H}_t$ in proportions $Z_t$ and $1 - Z_t$",
+}
+
+_EQUATIONS: list[tuple[Stage, str, str]] = [
+    ("gates", "reset", r"$R_t = \sigma(X_t W_{xr} + H_{t-1} W_{hr} + b_r)$"),
+    ("gates", "update", r"$Z_t = \sigma(X_t W_{xz} + H_{t-1} W_{hz} + b_z)$"),
+    ("candidate", "candidate", r"$\tilde{H}_t = \tanh(X_t W_{xh} + (R_t \odot H_{t-1}) W_{hh} + b_h)$"),
+    ("state", "state", r"$H_t = Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde{H}_t$"),
+]
+
+_LW = 1.8
+_BOX_W, _BOX_H = 1.3, 0.95
+
+
+def _tint(color: str, amount: float = 0.85) -> tuple[float, float, float]:
+    """``color`` mixed with white (amount 1 gives white)."""
+    r, g, b = mpl.colors.to_rgb(color)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def _wire(ax: Axes, points: Sequence[tuple[float, float]], color: str, arrow: bool = True) -> None:
+    """A polyline through ``points``, with an arrowhead on the last segment."""
+    xs, ys = zip(*points, strict=True)
+    ax.plot(xs, ys, color=color, lw=_LW, solid_capstyle="butt", solid_joinstyle="miter", zorder=1)
+    if arrow:
+        ax.annotate(
+            "",
+            xy=points[-1],
+            xytext=points[-2],
+            arrowprops={
+                "arrowstyle": "-|>,head_length=0.5,head_width=0.25",
+                "color": color,
+                "lw": _LW,
+                "shrinkA": 0,
+                "shrinkB": 0,
+            },
+            zorder=1,
+        )
+
+
+def _dot(ax: Axes, xy: tuple[float, float], color: str) -> None:
+    """A junction: the wire branches here."""
+    ax.add_patch(Circle(xy, 0.07, color=color, zorder=3))
+
+
+def _box(ax: Axes, center: tuple[float, float], symbol: str, name: str, color: str) -> None:
+    """A layer (sigmoid or tanh of an affine map) as a rounded box, its name below."""
+    x, y = center
+    w, h = _BOX_W, _BOX_H
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.12",
+            fc=_tint(color),
+            ec=color,
+            lw=_LW,
+            zorder=2,
+        )
+    )
+    ax.text(x, y + 0.14, symbol, ha="center", va="center", fontsize=14, color=color, zorder=4)
+    ax.text(x, y - 0.27, name, ha="center", va="center", fontsize=8, color=color, zorder=4)
+
+
+def _op(ax: Axes, center: tuple[float, float], symbol: str, color: str) -> None:
+    """An element-wise operation as a circle."""
+    ax.add_patch(Circle(center, 0.24, fc="white", ec=color, lw=_LW, zorder=2))
+    size = 12 if len(symbol) == 1 or symbol.startswith("$") else 9
+    ax.text(center[0], center[1] - 0.01, symbol, ha="center", va="center", fontsize=size, color=color, zorder=4)
+
+
+def _label(ax: Axes, xy: tuple[float, float], text: str, color: str, ha: str = "left", va: str = "center") -> None:
+    ax.text(*xy, text, ha=ha, va=va, fontsize=12, color=color, zorder=4)
+
+
+def gru_cell(stage: Stage = "state") -> Figure:
+    """The GRU cell up to ``stage`` (``"gates"``, ``"candidate"`` or ``"state"``), as a matplotlib figure.
+
+    Each stage draws everything of the stages before it, plus its own part, and lists the
+    equations drawn so far under the diagram. The figure is not registered with pyplot, so in a
+    notebook it shows exactly once: as the value of the cell.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
+    level = STAGES.index(stage)
+    c = COLORS
+    fig = Figure(figsize=(9.0, 5.6))
+    ax = fig.add_axes((0.01, 0.0, 0.98, 0.92))
+    ax.set_xlim(-0.2, 12.2)
+    ax.set_ylim(-2.35, 6.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.suptitle(_TITLES[stage], fontsize=11.5, y=0.975)
+
+    # Inputs: H_{t-1} enters at the top left and drops to a bus at y=2; X_t rises to a bus at y=1.
+    rail, h_bus, x_bus = 5.9, 2.0, 1.0
+    z_x, r_x, n_x = 2.5, 4.3, 7.4  # centres of the update, reset and candidate boxes
+    box_y = 3.4
+    box_bottom, box_top = box_y - _BOX_H / 2, box_y + _BOX_H / 2
+    _label(ax, (-0.15, rail), "$H_{t-1}$", c["state"], ha="left", va="bottom")
+    h_end = 5.75 if level >= 1 else r_x + 0.15
+    _wire(ax, [(-0.1, rail), (1.0, rail), (1.0, h_bus), (h_end, h_bus)], c["state"], arrow=level >= 1)
+    _label(ax, (1.6, 0.05), "$X_t$", c["input"], ha="center", va="top")
+    x_end = n_x + 0.15 if level >= 1 else r_x + 0.15
+    _wire(ax, [(1.6, 0.15), (1.6, x_bus), (x_end, x_bus)], c["input"], arrow=False)
+    _dot(ax, (1.0, h_bus), c["state"])
+
+    # The two gates.
+    for x, name, key in ((z_x, "update gate", "update"), (r_x, "reset gate", "reset")):
+        _wire(ax, [(x - 0.15, h_bus), (x - 0.15, box_bottom)], c["state"])
+        _wire(ax, [(x + 0.15, x_bus), (x + 0.15, box_bottom)], c["input"])
+        _dot(ax, (x - 0.15, h_bus), c["state"])
+        _dot(ax, (x + 0.15, x_bus), c["input"])
+        _box(ax, (x, box_y), r"$\sigma$", name, c[key])
+    if level == 0:  # the gates' outputs, not yet used
+        _wire(ax, [(z_x, box_top), (z_x, 4.75)], c["update"])
+        _label(ax, (z_x, 4.85), "$Z_t$", c["update"], ha="center", va="bottom")
+        _wire(ax, [(r_x, box_top), (r_x, 4.75)], c["reset"])
+        _label(ax, (r_x, 4.85), "$R_t$", c["reset"], ha="center", va="bottom")
+
+    if level >= 1:  # the candidate: tanh of X_t and the reset state R_t * H_{t-1}
+        reset_op = (6.0, h_bus)
+        _wire(ax, [(r_x, box_top), (r_x, 4.45), (reset_op[0], 4.45), (reset_op[0], reset_op[1] + 0.24)], c["reset"])
+        _label(ax, (r_x + 0.1, 4.5), "$R_t$", c["reset"], ha="left", va="bottom")
+        _op(ax, reset_op, r"$\odot$", c["reset"])
+        _wire(ax, [(reset_op[0] + 0.24, h_bus), (n_x - 0.15, h_bus), (n_x - 0.15, box_bottom)], c["state"])
+        _wire(ax, [(n_x + 0.15, x_bus), (n_x + 0.15, box_bottom)], c["input"])
+        _box(ax, (n_x, box_y), "tanh", "candidate", c["candidate"])
+        if level == 1:
+            _wire(ax, [(n_x + _BOX_W / 2, box_y), (9.0, box_y)], c["candidate"])
+            _label(ax, (9.1, box_y), r"$\tilde{H}_t$", c["candidate"])
+            _wire(ax, [(z_x, box_top), (z_x, 4.75)], c["update"])
+            _label(ax, (z_x, 4.85), "$Z_t$", c["update"], ha="center", va="bottom")
+
+    if level >= 2:  # the new state: Z_t * H_{t-1} + (1 - Z_t) * H~_t
+        keep_op, mix_op, plus_op, one_minus = (8.6, rail), (10.2, 4.3), (10.2, rail), (8.6, 4.3)
+        _wire(ax, [(1.0, rail), (keep_op[0] - 0.24, rail)], c["state"])
+        _op(ax, keep_op, r"$\odot$", c["update"])
+        _wire(ax, [(keep_op[0] + 0.24, rail), (plus_op[0] - 0.24, rail)], c["state"])
+        _op(ax, plus_op, "+", c["state"])
+        _wire(ax, [(plus_op[0] + 0.24, rail), (11.6, rail)], c["state"])
+        _label(ax, (11.65, rail), "$H_t$", c["state"], ha="left", va="center")
+        z_split = (keep_op[0], 5.1)
+        _wire(ax, [(z_x, box_top), (z_x, z_split[1]), z_split, (keep_op[0], rail - 0.24)], c["update"])
+        _label(ax, (z_x + 0.1, z_split[1] + 0.05), "$Z_t$", c["update"], ha="left", va="bottom")
+        _dot(ax, z_split, c["update"])
+        _wire(ax, [z_split, (one_minus[0], one_minus[1] + 0.24)], c["update"])
+        _op(ax, one_minus, "1−", c["update"])
+        _wire(ax, [(one_minus[0] + 0.24, one_minus[1]), (mix_op[0] - 0.24, mix_op[1])], c["update"])
+        _label(ax, (9.4, 4.38), "$1 - Z_t$", c["update"], ha="center", va="bottom")
+        _wire(ax, [(n_x + _BOX_W / 2, box_y), (mix_op[0], box_y), (mix_op[0], mix_op[1] - 0.24)], c["candidate"])
+        _label(ax, (9.0, box_y - 0.08), r"$\tilde{H}_t$", c["candidate"], ha="left", va="top")
+        _op(ax, mix_op, r"$\odot$", c["update"])
+        _wire(ax, [(mix_op[0], mix_op[1] + 0.24), (plus_op[0], plus_op[1] - 0.24)], c["candidate"])
+
+    # The equations drawn so far, each in its quantity's colour.
+    lines = [(key, text) for st, key, text in _EQUATIONS if STAGES.index(st) <= level]
+    ax.plot([-0.1, 12.1], [-0.35, -0.35], color="#cccccc", lw=0.8)
+    for i, (key, text) in enumerate(lines):
+        ax.text(0.2, -0.75 - 0.45 * i, text, ha="left", va="center", fontsize=11.5, color=c[key])
+    notes = [
+        r"$\odot$: element-wise product",
+        r"$\sigma$: logistic sigmoid",
+        "reset before the matmul (Cho et al., 2014)",
+    ]
+    for i, note in enumerate(notes):
+        ax.text(12.0, -0.75 - 0.45 * i, note, ha="right", va="center", fontsize=8.5, color="#666666")
+    return fig
+
+
+def write_svgs(out: str | Path = "figures") -> list[Path]:
+    """Write ``gru_gates.svg``, ``gru_candidate.svg`` and ``gru_state.svg`` into ``out``; return their paths.
+
+    The files carry no date and fixed element ids, so rerunning on the same matplotlib version
+    reproduces them byte for byte.
+    """
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with mpl.rc_context({"svg.hashsalt": "d2lutil-gru", "svg.fonttype": "path"}):
+        for stage in STAGES:
+            path = folder / f"gru_{stage}.svg"
+            gru_cell(stage).savefig(path, format="svg", metadata={"Date": None})
+            paths.append(path)
+    return paths
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Draw the GRU cell diagrams as SVG files.")
+    parser.add_argument("--out", default="figures", help="folder to write gru_{gates,candidate,state}.svg into")
+    args = parser.parse_args(argv)
+    for path in write_svgs(args.out):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
