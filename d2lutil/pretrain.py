@@ -27,7 +27,7 @@ from d2lutil.train import evaluate_perplexity, set_seed, train, try_gpu
 RECIPES: dict[str, dict[str, Any]] = {
     "gru_lm": {
         "model": {"kind": "gru", "hidden_size": 512, "num_layers": 2, "embed_size": 64, "dropout": 0.3},
-        "train": {"batch_size": 64, "num_steps": 128, "num_epochs": 30, "optimizer": "adamw", "lr": 2e-3, "clip": 1.0, "weight_decay": 0.01},
+        "train": {"batch_size": 64, "num_steps": 128, "num_epochs": 24, "optimizer": "adamw", "lr": 2e-3, "clip": 1.0, "weight_decay": 0.01},
     },
     "rnn_lm": {
         "model": {"kind": "rnn", "hidden_size": 512, "num_layers": 2, "embed_size": 64, "dropout": 0.3},

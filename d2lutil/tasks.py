@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from d2lutil.models import layer_size
 from d2lutil.train import make_optimizer
 
 
@@ -70,8 +71,8 @@ class SequenceModel(nn.Module):
     def __init__(self, rnn: nn.Module, out_size: int, vocab_size: int | None = None, embed_size: int | None = None):
         super().__init__()
         self.rnn = rnn
-        self.embedding = nn.Embedding(vocab_size, embed_size or rnn.input_size) if vocab_size else None
-        self.head = nn.Linear(rnn.hidden_size, out_size)
+        self.embedding = nn.Embedding(vocab_size, embed_size or layer_size(rnn, "input_size")) if vocab_size else None
+        self.head = nn.Linear(layer_size(rnn, "hidden_size"), out_size)
 
     def forward(self, X: Tensor) -> Tensor:
         inputs = self.embedding(X) if self.embedding is not None else X

@@ -1,0 +1,504 @@
+"""The chapter as a student meets it: every notebook opened in JupyterLab in headless Chromium.
+
+One JupyterLab server for the session (127.0.0.1, a free port, a random token), one headless
+Debian Chromium driven by Playwright for Python (no Playwright browser download). For each
+notebook: Run > Run All Cells, wait until every cell has run and the kernel is idle, then check
+
+* no cell has an error output (read from the saved copy of the run notebook and from the page);
+* every widget rendered: no "Loading widget...", "Error displaying widget" or ``<Figure size``
+  text in place of a figure;
+* for each interactive figure (a widget box holding a slider and the image it redraws), dragging
+  the first slider with the mouse replaces the picture (the image's bytes differ before and after);
+* no JavaScript error in the page (console errors and uncaught exceptions).
+
+The server runs on a copy of ``notebooks/`` in a temporary folder, so that JupyterLab's autosave
+never writes outputs into the committed notebooks, and so that the notebooks are shown to run
+from a folder outside the repository. The server and its kernels are stopped whatever happens.
+Screenshots go to ``artifacts/screenshots/`` (printed, so CI logs list them).
+
+Environment: ``D2LUTIL_REQUIRE_BROWSER=1`` (set by ``.ci/run``) turns a missing Chromium into a
+failure instead of a skip; ``D2LUTIL_BROWSER_TIMEOUT`` (seconds per notebook, default 360).
+The kernels inherit ``D2LUTIL_QUICK`` and ``D2LUTIL_DATA_DIR`` from the test process.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NOTEBOOK_TIMEOUT_S = float(os.environ.get("D2LUTIL_BROWSER_TIMEOUT", "360"))
+BAD_TEXT = ["Loading widget", "Error displaying widget", "<Figure size", "Failed to load model class"]
+# Console noise that says nothing about the chapter; every entry is matched as a substring.
+HARMLESS_CONSOLE = [
+    "favicon.ico",  # no favicon on some JupyterLab routes
+]
+
+pytestmark = pytest.mark.browser
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.is_file():
+        return
+    if os.environ.get("D2LUTIL_REQUIRE_BROWSER"):
+        pytest.fail(f"D2LUTIL_REQUIRE_BROWSER is set but {CHROMIUM} is missing: apt-get install -y chromium")
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); set D2LUTIL_REQUIRE_BROWSER=1 to fail instead")
+
+
+# --------------------------------------------------------------------------------------------
+# JupyterLab server
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Lab:
+    root: Path
+    base_url: str
+    token: str
+    process: subprocess.Popen
+    log: Path
+    runtime_dir: Path
+
+    def url(self, path: str) -> str:
+        sep = "&" if "?" in path else "?"
+        return f"{self.base_url}{path}{sep}token={self.token}"
+
+    def api(self, path: str, method: str = "GET") -> object:
+        request = urllib.request.Request(
+            self.url(path), method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def log_tail(self, chars: int = 6000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.is_file() else "(no log)"
+
+    def shutdown_kernels(self) -> None:
+        """Shut every running session's kernel down (keeps memory free between notebooks)."""
+        with contextlib.suppress(Exception):
+            for session in self.api("/api/sessions"):  # type: ignore[union-attr]
+                self.api(f"/api/sessions/{session['id']}", method="DELETE")
+        with contextlib.suppress(Exception):
+            for kernel in self.api("/api/kernels"):  # type: ignore[union-attr]
+                self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    """Settings for a test run: no autosave, every cell kept in the page, no news prompt."""
+    files = {
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+    }
+    for name, value in files.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def _kill_strays(runtime_dir: Path) -> list[int]:
+    """Kill kernels left behind: processes whose command line names this server's runtime folder.
+
+    Kernels run in their own process groups, so killing the server's group does not reach them;
+    their connection files (and so their command lines) lie in the runtime folder made for this run.
+    """
+    killed = []
+    marker = str(runtime_dir).encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+    return killed
+
+
+@contextlib.contextmanager
+def jupyter_lab(root: Path, work: Path) -> Iterator[Lab]:
+    """A JupyterLab server serving ``root``; stopped, with its kernels, whatever happens."""
+    token = secrets.token_hex(24)
+    port = _free_port()
+    runtime_dir, settings_dir = work / "runtime", work / "user-settings"
+    runtime_dir.mkdir(parents=True, exist_ok=True)
+    _write_lab_settings(settings_dir)
+    env = dict(os.environ)
+    # The kernels inherit this environment: the quick budget, and the data folder as an absolute path
+    # (a relative D2LUTIL_DATA_DIR would be read from the notebook's folder).
+    env.setdefault("D2LUTIL_QUICK", "1")
+    if env.get("D2LUTIL_DATA_DIR"):
+        env["D2LUTIL_DATA_DIR"] = str(Path(env["D2LUTIL_DATA_DIR"]).expanduser().resolve())
+    env.update(
+        JUPYTER_CONFIG_DIR=str(work / "config"),  # no user configuration leaks in
+        JUPYTER_RUNTIME_DIR=str(runtime_dir),
+        JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"),
+        JUPYTERLAB_SETTINGS_DIR=str(settings_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    log = work / "jupyterlab.log"
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.user_settings_dir={settings_dir}",
+        f"--LabApp.workspaces_dir={work / 'workspaces'}",
+        "--LabApp.extension_manager=readonly",  # no query to PyPI from the extension manager
+    ]
+    if os.geteuid() == 0:  # CI containers run as root
+        cmd.append("--allow-root")
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            cmd, cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    lab = Lab(root, f"http://127.0.0.1:{port}", token, process, log, runtime_dir)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{lab.log_tail()}")
+            with contextlib.suppress(OSError):
+                lab.api("/api/status")
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"JupyterLab did not answer within 120 s:\n{lab.log_tail()}")
+            time.sleep(0.5)
+        yield lab
+    finally:
+        lab.shutdown_kernels()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        strays = _kill_strays(runtime_dir)
+        if strays:
+            print(f"killed kernels left running: {strays}")
+
+
+# --------------------------------------------------------------------------------------------
+# Driving one notebook
+# --------------------------------------------------------------------------------------------
+
+# State of the notebook in the page: the kernel status, the prompt of every code cell, and
+# whether an error output is shown.
+_STATE_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  if (!panel) return null;
+  const indicator = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+      .map(p => p.textContent.trim());
+  const errors = [...panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(o => o.textContent).filter(t => /Traceback|Error/.test(t) && /^\\s*[A-Za-z_.]*(Error|Exception)/m.test(t));
+  return {status: indicator ? indicator.getAttribute('data-status') : null, prompts, errors: errors.length};
+}"""
+
+
+@dataclass
+class Report:
+    name: str
+    seconds: float = 0.0
+    screenshots: list[Path] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    sliders_checked: int = 0
+    widget_count: int = 0
+
+
+def _shot(target, path: Path, report: Report) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(path))
+    report.screenshots.append(path)
+
+
+def _full_notebook_shot(page, path: Path, report: Report) -> None:
+    """The whole run notebook in one picture: the page made as tall as the notebook, then restored."""
+    height = page.evaluate(
+        """() => {
+             const boxes = [...document.querySelectorAll('.jp-NotebookPanel .jp-Notebook, '
+                                                        + '.jp-NotebookPanel .jp-WindowedPanel-outer')];
+             boxes.forEach(e => { e.scrollTop = 0; });
+             return Math.max(...boxes.map(e => e.scrollHeight));
+           }"""
+    )
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height + 200, size["height"]), 16000))})
+    page.wait_for_timeout(800)
+    page.evaluate(
+        "() => document.querySelectorAll('.jp-NotebookPanel .jp-Notebook, .jp-NotebookPanel .jp-WindowedPanel-outer')"
+        ".forEach(e => { e.scrollTop = 0; })"
+    )
+    page.wait_for_timeout(200)
+    _shot(page, path, report)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(300)
+
+
+def _wait_for_run(page, timeout_s: float) -> dict:
+    """Poll until no cell is queued or running and the kernel is idle (stable for two polls)."""
+    deadline = time.monotonic() + timeout_s
+    stable, state = 0, None
+    while time.monotonic() < deadline:
+        state = page.evaluate(_STATE_JS)
+        if state and state["prompts"]:
+            running = any("*" in p for p in state["prompts"])
+            # Every visible prompt numbered (cells with collapsed source show none; the saved
+            # notebook's execution counts check those), or an error stopped the run.
+            executed = sum(bool(re.fullmatch(r"\[\d+\]:", p)) for p in state["prompts"])
+            done = executed == len(state["prompts"]) or state["errors"]
+            if not running and state["status"] == "idle" and done:
+                stable += 1
+                if stable >= 2:
+                    return state
+            else:
+                stable = 0
+        page.wait_for_timeout(1000)
+    raise TimeoutError(f"the notebook did not finish within {timeout_s:.0f} s; last state: {state}")
+
+
+def _image_bytes(image) -> bytes:
+    """The bytes of the picture an ``ipywidgets.Image`` shows (its blob or data URL, read in the page)."""
+    data_url = image.evaluate(
+        """async img => {
+             const blob = await (await fetch(img.src)).blob();
+             return await new Promise(r => {
+               const f = new FileReader(); f.onload = () => r(f.result); f.readAsDataURL(blob);
+             });
+           }"""
+    )
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def _drag_first_slider(page, box, index: int, shots: Path, report: Report) -> None:
+    """Drag the first slider of an interactive figure with the mouse; its picture must change."""
+    image = box.locator(":scope > img.widget-image").first
+    slider = box.locator(".widget-slider").first
+    handle = slider.locator(".noUi-handle, .ui-slider-handle").first
+    track = slider.locator(".noUi-target, .ui-slider").first
+    box.scroll_into_view_if_needed()
+    image.wait_for(state="visible")
+    before_src, before = image.get_attribute("src"), _image_bytes(image)
+    _shot(box, shots / f"figure{index}_before.png", report)
+
+    hb, tb = handle.bounding_box(), track.bounding_box()
+    assert hb and tb, "slider handle or track has no size: the slider did not render"
+    x0, y0 = hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2
+    # Drag to whichever quarter of the track is farther from where the handle is now.
+    left, right = tb["x"] + 0.25 * tb["width"], tb["x"] + 0.75 * tb["width"]
+    x1 = left if abs(x0 - left) > abs(x0 - right) else right
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y0, steps=12)
+    page.mouse.up()
+
+    deadline = time.monotonic() + 60
+    while image.get_attribute("src") == before_src and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(500)  # a drag may trigger several redraws: let the last one land
+    after = _image_bytes(image)
+    _shot(box, shots / f"figure{index}_after.png", report)
+    assert image.get_attribute("src") != before_src and after != before, (
+        f"figure {index}: dragging the slider did not change the picture (handle moved from x={x0:.0f} to x={x1:.0f})"
+    )
+    report.sliders_checked += 1
+
+
+def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: float) -> Report:
+    """Open ``rel`` (relative to the server's root) in a fresh page, run all cells and check it."""
+    report = Report(rel)
+    nb_path = lab.root / rel
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda msg: (
+            report.console_errors.append(f"console.{msg.type}: {msg.text} @ {msg.location.get('url', '')}")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
+    start = time.monotonic()
+    try:
+        workspace = re.sub(r"\W", "-", Path(rel).stem)
+        page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{rel}?reset"), wait_until="domcontentloaded")
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=120_000)
+        # The kernel named by the notebook's kernelspec has started and is connected (the status bar
+        # reads "Python 3 (ipykernel) | Idle"); no kernel chooser dialog was needed.
+        page.wait_for_function(
+            "() => /\\(ipykernel\\) \\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
+            timeout=120_000,
+        )
+        assert page.locator(".jp-Dialog").count() == 0, (
+            f"{rel}: JupyterLab asked for a kernel: {page.locator('.jp-Dialog').inner_text()}"
+        )
+        # Run > Run All Cells, as a student would.
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        state = _wait_for_run(page, timeout_s)
+        report.seconds = time.monotonic() - start
+        _shot(page, shots / "page_after_run.png", report)
+        _full_notebook_shot(page, shots / "notebook_full.png", report)
+
+        # Save the run copy (in the temporary folder) and read its outputs exactly.
+        page.locator(".jp-NotebookPanel .jp-Notebook").first.click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+s")
+        page.wait_for_function(
+            "() => !document.querySelector('.jp-NotebookPanel .jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')",
+            timeout=60_000,
+        )
+        saved = json.loads(nb_path.read_text())
+        problems = []  # every check runs; the test reports them all at once
+        errors = [
+            f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+            for i, cell in enumerate(saved["cells"])
+            for o in cell.get("outputs", [])
+            if o.get("output_type") == "error"
+        ]
+        if errors or state["errors"]:
+            problems.append(f"cells raised errors: {errors or state}")
+        unrun = [i for i, c in enumerate(saved["cells"]) if c["cell_type"] == "code" and not c.get("execution_count")]
+        if unrun:
+            problems.append(f"code cells {unrun} did not run")
+
+        # Every widget rendered, no figure shown as text (in the page and in the run's outputs).
+        page.wait_for_timeout(1000)
+        text = "\n".join(page.locator(".jp-NotebookPanel .jp-OutputArea").all_inner_texts())
+        bad = [b for b in BAD_TEXT if b in text]
+        if bad:
+            problems.append(f"the outputs show {bad}: a widget or a figure did not render")
+        for i, cell in enumerate(saved["cells"]):
+            for o in cell.get("outputs", []):
+                data = o.get("data", {})
+                plain = "".join(data.get("text/plain", ""))
+                if set(data) == {"text/plain"} and plain.startswith(("<Figure size", "<matplotlib.")):
+                    problems.append(f"cell {i} shows {plain[:60]!r} as text instead of a picture")
+        widget_views = sum(
+            "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+            for c in saved["cells"]
+            for o in c.get("outputs", [])
+        )
+        rendered = page.locator(".jp-NotebookPanel .jp-OutputArea-output .jupyter-widgets").count()
+        report.widget_count = widget_views
+        if widget_views and not rendered:
+            problems.append(f"{widget_views} widget outputs but none rendered")
+
+        # Each interactive figure: a widget box with a slider and the picture it redraws.
+        boxes = page.locator(".jp-OutputArea-output .widget-vbox:has(> img.widget-image):has(.widget-slider)")
+        for i in range(boxes.count()):
+            try:
+                _drag_first_slider(page, boxes.nth(i), i, shots, report)
+            except (AssertionError, TimeoutError) as err:
+                problems.append(str(err))
+        sliders = page.locator(".jp-OutputArea-output .widget-slider").count()
+        if sliders and not boxes.count():
+            problems.append(f"{sliders} sliders on the page but no interactive figure (slider + image box) was found")
+
+        real_errors = [e for e in report.console_errors if not any(h in e for h in HARMLESS_CONSOLE)]
+        if real_errors:
+            problems.append("JavaScript errors in the page:\n" + "\n".join(real_errors))
+        assert not problems, f"{rel}:\n- " + "\n- ".join(problems)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _shot(page, shots / "page_on_failure.png", report)
+        raise
+    finally:
+        for path in report.screenshots:
+            print(f"screenshot: {path}")
+        with contextlib.suppress(Exception):
+            context.close()
+        lab.shutdown_kernels()
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures and the test
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lab_copy(tmp_path_factory) -> Iterator[Lab]:
+    _require_chromium()
+    root = tmp_path_factory.mktemp("lab-root")
+    shutil.copytree(REPO / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("build", ".*"))
+    with jupyter_lab(root, tmp_path_factory.mktemp("lab-state")) as lab:
+        yield lab
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_in_jupyterlab(notebook: Path, lab_copy: Lab, chromium) -> None:
+    shots = SCREENSHOTS / notebook.stem
+    shutil.rmtree(shots, ignore_errors=True)
+    report = run_notebook_in_lab(lab_copy, chromium, f"notebooks/{notebook.name}", shots, NOTEBOOK_TIMEOUT_S)
+    digest = hashlib.sha256(notebook.read_bytes()).hexdigest()[:12]
+    print(
+        f"{notebook.name} (sha256 {digest}): ran in JupyterLab in {report.seconds:.0f} s, "
+        f"{report.widget_count} widget outputs, {report.sliders_checked} sliders dragged, "
+        f"{len(report.screenshots)} screenshots in {shots}"
+    )

@@ -1,0 +1,133 @@
+"""A student's `pip install`: the wheel alone, in a new virtual environment, outside the repository.
+
+Builds the package as a wheel, installs it into a fresh venv with only its declared dependencies
+(torch==2.13.0 first, so that no requirement pulls a CUDA build; nbclient and ipykernel only to
+execute), and from a temporary folder outside the repository
+
+* imports d2lutil from the venv (not from the checkout) and finds The Time Machine;
+* loads every shipped checkpoint through ``load_checkpoint`` (the weights travel in the wheel);
+* draws the figures module's diagrams, when the package has one;
+* runs one short notebook top to bottom with nbclient in the quick setting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# The shortest notebooks first; any one proves the install, the others run under nbval anyway.
+PREFERRED = ["02_gates.ipynb", "03_candidate_state.ipynb", "01_motivation.ipynb", "05_concise.ipynb"]
+TORCH = "torch==2.13.0"
+
+pytestmark = pytest.mark.slow
+
+
+def run(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    start = time.monotonic()
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    shown = " ".join("<script>" if "\n" in c else c for c in cmd)
+    print(f"[{time.monotonic() - start:5.0f} s] {shown}")
+    assert result.returncode == 0, (
+        f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+    )
+    return result
+
+
+def pick_notebook() -> Path | None:
+    present = {p.name: p for p in (REPO / "notebooks").glob("*.ipynb")}
+    for name in PREFERRED:
+        if name in present:
+            return present[name]
+    return next(iter(sorted(present.values())), None)
+
+
+def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
+    dist, venv, outside = tmp_path / "dist", tmp_path / "venv", tmp_path / "student"
+    outside.mkdir()
+
+    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist), str(REPO)], 600)
+    (wheel,) = dist.glob("d2lutil-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = sorted(
+        p.name for p in (REPO / "d2lutil" / "pretrained").glob("*") if p.suffix in (".json", ".safetensors")
+    )
+    missing = [n for n in shipped if f"d2lutil/pretrained/{n}" not in names]
+    assert not missing, f"the wheel lacks the shipped checkpoint files {missing}"
+    modules = sorted(p.name for p in (REPO / "d2lutil").glob("*.py"))
+    assert not [m for m in modules if f"d2lutil/{m}" not in names], "the wheel lacks some d2lutil modules"
+
+    run([sys.executable, "-m", "venv", str(venv)], 300)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    run([*pip, TORCH], 900)
+    run([*pip, str(wheel), "nbclient", "ipykernel"], 900)
+    python = str(venv / "bin" / "python")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
+    env["D2LUTIL_QUICK"] = "1"
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    if env.get("D2LUTIL_DATA_DIR"):
+        env["D2LUTIL_DATA_DIR"] = str(Path(env["D2LUTIL_DATA_DIR"]).resolve())
+    env["MPLBACKEND"] = "Agg"
+
+    check = textwrap.dedent(
+        """
+        import json, pathlib, sys
+        import torch
+        import d2lutil
+        from d2lutil import checkpoints, data
+
+        where = pathlib.Path(d2lutil.__file__).resolve()
+        assert pathlib.Path(sys.prefix).resolve() in where.parents, f"d2lutil imported from {where}, not the venv"
+        assert torch.__version__.startswith("2.13.0"), torch.__version__
+        report = {"d2lutil": str(where), "torch": torch.__version__}
+        report["time_machine"] = str(data.locate_time_machine())
+        loaded = {}
+        for manifest in sorted(checkpoints.PRETRAINED_DIR.glob("*.json")):
+            model, vocab, info = checkpoints.load_checkpoint(manifest.stem)
+            tokens = torch.tensor([vocab[list("the time ")]])
+            logits, _ = model(tokens)
+            assert logits.shape == (1, 9, len(vocab)) and torch.isfinite(logits).all()
+            loaded[manifest.stem] = sum(p.numel() for p in model.parameters())
+        report["checkpoints"] = loaded
+        try:
+            import d2lutil.diagrams as diagrams
+        except ModuleNotFoundError:
+            diagrams = None
+        report["diagrams"] = diagrams is not None
+        print(json.dumps(report))
+        """
+    )
+    result = run([python, "-c", check], 300, cwd=outside, env=env)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    assert set(report["checkpoints"]) == {p.stem for p in (REPO / "d2lutil" / "pretrained").glob("*.json")}
+
+    notebook = pick_notebook()
+    if notebook is None:
+        pytest.skip("no notebook in notebooks/ yet: the install was checked, no notebook was run")
+    shutil.copy(notebook, outside / notebook.name)
+    execute = textwrap.dedent(
+        f"""
+        import nbformat
+        from nbclient import NotebookClient
+
+        nb = nbformat.read({notebook.name!r}, as_version=4)
+        NotebookClient(nb, timeout=900, kernel_name="python3", resources={{"metadata": {{"path": "."}}}}).execute()
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert not errors, errors
+        print("ran", {notebook.name!r}, "with", sum(c.cell_type == "code" for c in nb.cells), "code cells")
+        """
+    )
+    start = time.monotonic()
+    result = run([python, "-c", execute], 1200, cwd=outside, env=env)
+    print(result.stdout.strip(), f"in {time.monotonic() - start:.0f} s from {outside}")
