@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 import matplotlib as mpl
+import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch
@@ -120,14 +121,16 @@ def gru_cell(stage: Stage = "state") -> Figure:
     """The GRU cell up to ``stage`` (``"gates"``, ``"candidate"`` or ``"state"``), as a matplotlib figure.
 
     Each stage draws everything of the stages before it, plus its own part, and lists the
-    equations drawn so far under the diagram. The figure is not registered with pyplot, so in a
-    notebook it shows exactly once: as the value of the cell.
+    equations drawn so far under the diagram. In a notebook it shows once, as the cell's value.
     """
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(map(repr, STAGES))}, got {stage!r}")
     level = STAGES.index(stage)
     c = COLORS
-    fig = Figure(figsize=(9.0, 5.6))
+    # Made through pyplot so that Jupyter's inline backend is set up to show figures as images,
+    # then closed so that the figure shows once, as the cell's value, not again at the cell's end.
+    fig = plt.figure(figsize=(9.0, 5.6))
+    plt.close(fig)
     ax = fig.add_axes((0.01, 0.0, 0.98, 0.92))
     ax.set_xlim(-0.2, 12.2)
     ax.set_ylim(-2.35, 6.6)
