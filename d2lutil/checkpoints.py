@@ -66,7 +66,9 @@ def read_manifest(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
         raise ValueError(f"{manifest_path} is not valid JSON ({err}): the checkpoint is damaged; re-create it") from err
 
 
-def load_checkpoint(name_or_path: str | Path, vocab: Vocab | None = None, device: Any = "cpu") -> tuple[RNNLM, Vocab, dict[str, Any]]:
+def load_checkpoint(
+    name_or_path: str | Path, vocab: Vocab | None = None, device: Any = "cpu"
+) -> tuple[RNNLM, Vocab, dict[str, Any]]:
     """Rebuild a model from its checkpoint: returns (model in eval mode, vocabulary, manifest).
 
     Raises ``ValueError`` when the weights' sha256 differs from the manifest (corrupt file), when
@@ -87,7 +89,8 @@ def load_checkpoint(name_or_path: str | Path, vocab: Vocab | None = None, device
     ckpt_vocab = Vocab(idx_to_token=manifest["vocab"])
     if vocab is not None and vocab != ckpt_vocab:
         raise ValueError(
-            f"the checkpoint was trained with a vocabulary of {len(ckpt_vocab)} tokens {ckpt_vocab.idx_to_token[:6]}..., "
+            f"the checkpoint was trained with a vocabulary of {len(ckpt_vocab)} tokens "
+            f"{ckpt_vocab.idx_to_token[:6]}..., "
             f"not with the given one of {len(vocab)} tokens {vocab.idx_to_token[:6]}...: use the checkpoint's "
             "vocabulary (the second value returned) to encode text for this model."
         )
@@ -96,5 +99,7 @@ def load_checkpoint(name_or_path: str | Path, vocab: Vocab | None = None, device
         state = load_file(str(weights))
         model.load_state_dict(state)
     except (SafetensorError, RuntimeError) as err:
-        raise ValueError(f"{weights} does not fit the model its manifest describes ({manifest['model']}): {err}") from err
+        raise ValueError(
+            f"{weights} does not fit the model its manifest describes ({manifest['model']}): {err}"
+        ) from err
     return model.to(device).eval(), ckpt_vocab, manifest

@@ -37,8 +37,10 @@ LM_KINDS = ("rnn_scratch", "rnn", "gru_scratch", "gru")
 _BIG = 40.0  # a gate logit this large gives sigmoid = 1 (or 0) to float64 precision
 
 
-def _not_attempted(n: int, what: str) -> None:
+def _not_attempted(n: int, what: str) -> bool | None:
+    """Say the scaffold is untouched; returns None (neither passed nor failed)."""
     print(f"Exercise {n}: not attempted yet. Fill in {what} above, then run this cell again.")
+    return None
 
 
 def _passed(n: int, message: str) -> bool:
@@ -231,14 +233,17 @@ def hand_set_gru(
     with torch.no_grad():
         for p in gru.parameters():
             p.zero_()
-        w_ih, w_hh = gru.weight_ih_l0, gru.weight_hh_l0  # (3h, d+T), (3h, h), rows r, z, n
+        w_ih, w_hh = (
+            gru.get_parameter("weight_ih_l0"),
+            gru.get_parameter("weight_hh_l0"),
+        )  # (3h, d+T), (3h, h), rows r, z, n
         for t in range(T):
             w_ih[:h, d + t] = _logit(float(r[t]))
             w_ih[h : 2 * h, d + t] = _logit(float(z[t]))
         w_ih[2 * h :, :d] = torch.randn(h, d, generator=gen, dtype=torch.float64)
         w_hh[2 * h :] = torch.randn(h, h, generator=gen, dtype=torch.float64) / math.sqrt(h)
-        gru.bias_ih_l0[2 * h :] = 0.1 * torch.randn(h, generator=gen, dtype=torch.float64)
-        gru.bias_hh_l0[2 * h :] = 0.1 * torch.randn(h, generator=gen, dtype=torch.float64)
+        gru.get_parameter("bias_ih_l0")[2 * h :] = 0.1 * torch.randn(h, generator=gen, dtype=torch.float64)
+        gru.get_parameter("bias_hh_l0")[2 * h :] = 0.1 * torch.randn(h, generator=gen, dtype=torch.float64)
     return gru
 
 

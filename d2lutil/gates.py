@@ -60,7 +60,8 @@ def trace_gates(rnn: nn.Module, X: Tensor, layer: int | None = None, H: Tensor |
 def _gru_layers(rnn: nn.GRU, first: int, stop: int) -> nn.GRU:
     """Layers first..stop-1 of ``rnn`` as an nn.GRU of their own (eval mode: no dropout between them)."""
     size = rnn.input_size if first == 0 else rnn.hidden_size
-    part = nn.GRU(size, rnn.hidden_size, stop - first).to(rnn.weight_hh_l0.device, rnn.weight_hh_l0.dtype)
+    weight = next(rnn.parameters())
+    part = nn.GRU(size, rnn.hidden_size, stop - first).to(weight.device, weight.dtype)
     part.load_state_dict(
         {
             f"{k.rsplit('_l', 1)[0]}_l{int(k.rsplit('_l', 1)[1]) - first}": v

@@ -117,7 +117,7 @@ class GRUScratch(nn.Module):
             step = gru_step(gi, h, self.W_h, self.b_h, self.reset)
             steps.append(step)
             h = step.h
-        return GateValues(*(torch.stack(parts) for parts in zip(*steps)))
+        return GateValues(*(torch.stack(parts) for parts in zip(*steps, strict=True)))
 
 
 class GRUD2LStyle(nn.Module):
@@ -247,9 +247,13 @@ class RNNLM(nn.Module):
     def embed(self, tokens: Tensor) -> Tensor:
         """tokens (B, T) -> time-major inputs (T, B, d)."""
         if tokens.dim() != 2 or tokens.dtype != torch.long:
-            raise ValueError(f"tokens must be a (batch_size, num_steps) int64 tensor, got {tuple(tokens.shape)} {tokens.dtype}")
+            raise ValueError(
+                f"tokens must be a (batch_size, num_steps) int64 tensor, got {tuple(tokens.shape)} {tokens.dtype}"
+            )
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size):
-            raise ValueError(f"token indices must lie in [0, {self.vocab_size}); got {int(tokens.min())}..{int(tokens.max())}")
+            raise ValueError(
+                f"token indices must lie in [0, {self.vocab_size}); got {int(tokens.min())}..{int(tokens.max())}"
+            )
         if self.embedding is None:
             return F.one_hot(tokens.T, self.vocab_size).to(self.head.weight.dtype)
         return self.embedding(tokens.T)
@@ -260,13 +264,22 @@ class RNNLM(nn.Module):
 
 
 def build_lm(
-    kind: str, vocab_size: int, hidden_size: int, num_layers: int = 1, embed_size: int | None = None, dropout: float = 0.0
+    kind: str,
+    vocab_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    embed_size: int | None = None,
+    dropout: float = 0.0,
 ) -> RNNLM:
     """A language model by name: ``"gru"`` / ``"rnn"`` (``nn.GRU`` / ``nn.RNN``, any depth),
     ``"gru_scratch"``, ``"gru_d2l_style"``, ``"rnn_scratch"`` (one layer each)."""
     d = vocab_size if embed_size is None else embed_size
     inner_dropout = dropout if num_layers > 1 else 0.0
-    layers: dict[str, type[nn.Module]] = {"gru_scratch": GRUScratch, "gru_d2l_style": GRUD2LStyle, "rnn_scratch": RNNScratch}
+    layers: dict[str, type[nn.Module]] = {
+        "gru_scratch": GRUScratch,
+        "gru_d2l_style": GRUD2LStyle,
+        "rnn_scratch": RNNScratch,
+    }
     if kind == "gru":
         rnn: nn.Module = nn.GRU(d, hidden_size, num_layers, dropout=inner_dropout)
     elif kind == "rnn":

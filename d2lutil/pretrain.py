@@ -27,11 +27,27 @@ from d2lutil.train import evaluate_perplexity, set_seed, train, try_gpu
 RECIPES: dict[str, dict[str, Any]] = {
     "gru_lm": {
         "model": {"kind": "gru", "hidden_size": 512, "num_layers": 2, "embed_size": 64, "dropout": 0.3},
-        "train": {"batch_size": 64, "num_steps": 128, "num_epochs": 24, "optimizer": "adamw", "lr": 2e-3, "clip": 1.0, "weight_decay": 0.01},
+        "train": {
+            "batch_size": 64,
+            "num_steps": 128,
+            "num_epochs": 24,
+            "optimizer": "adamw",
+            "lr": 2e-3,
+            "clip": 1.0,
+            "weight_decay": 0.01,
+        },
     },
     "rnn_lm": {
         "model": {"kind": "rnn", "hidden_size": 512, "num_layers": 2, "embed_size": 64, "dropout": 0.3},
-        "train": {"batch_size": 64, "num_steps": 128, "num_epochs": 30, "optimizer": "adamw", "lr": 1e-3, "clip": 1.0, "weight_decay": 0.01},
+        "train": {
+            "batch_size": 64,
+            "num_steps": 128,
+            "num_epochs": 30,
+            "optimizer": "adamw",
+            "lr": 1e-3,
+            "clip": 1.0,
+            "weight_decay": 0.01,
+        },
     },
 }
 SEED = 0
@@ -60,7 +76,11 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
         title=name,
     )
     val_ppl = evaluate_perplexity(model, data.val_tokens)
-    device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    device_name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    )
     manifest = {
         "recipe": dict(t, seed=SEED, data="The Time Machine, first 90% of characters", restore_best=True),
         "device": device_name,
@@ -70,7 +90,9 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
         "tokens_per_s": round(history.tokens / history.train_seconds),
         "val_ppl": round(val_ppl, 4),
         "val_ppl_per_epoch": [round(v, 3) for v in history.val_ppl],
-        "val_ppl_reading": "evaluate_perplexity(model, last 10% of the book), batch_size=8, num_steps=256, state carried",
+        "val_ppl_reading": (
+            "evaluate_perplexity(model, last 10% of the book), batch_size=8, num_steps=256, state carried"
+        ),
     }
     save_checkpoint(model.cpu(), data.vocab, out_dir / name, recipe["model"], **manifest)
     print(f"{name}: held-out perplexity {val_ppl:.3f}, {history.train_seconds:.0f} s on {device_name}")

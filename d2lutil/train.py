@@ -68,7 +68,9 @@ def evaluate_perplexity(model: nn.Module, tokens: Tensor, batch_size: int = 8, n
     time; every token but the first of each stream is predicted. Deterministic for given sizes.
     """
     if tokens.dim() != 1 or len(tokens) < 2 * batch_size:
-        raise ValueError(f"tokens must be a 1-D tensor of at least {2 * batch_size} indices, got shape {tuple(tokens.shape)}")
+        raise ValueError(
+            f"tokens must be a 1-D tensor of at least {2 * batch_size} indices, got shape {tuple(tokens.shape)}"
+        )
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device

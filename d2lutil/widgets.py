@@ -55,7 +55,8 @@ class InteractiveFigure:
         for control in controls.values():
             control.observe(self._on_change, names="value")
         rows = [W.HBox(list(controls.values())[i : i + columns]) for i in range(0, len(controls), columns)]
-        self.widget = W.VBox([*rows, self.image])
+        # flex-start: show the picture at its drawn size, not stretched (and blurred) to the box width
+        self.widget = W.VBox([*rows, self.image], layout=W.Layout(align_items="flex-start"))
         self.redraw()
 
     @property

@@ -22,12 +22,12 @@ import sys
 if "google.colab" in sys.modules:
     %pip install -q "d2lutil @ git+https://github.com/d2l-gru/gru-chapter"'''
 
-SETUP = '''\
+SETUP = """\
 import d2lutil
 
 device = d2lutil.try_gpu()
 BUDGET = d2lutil.budget(device)  # "quick" (D2LUTIL_QUICK=1, as in CI), "cpu" or "full"; overwrite to choose
-print(d2lutil.describe_setting(device))'''
+print(d2lutil.describe_setting(device))"""
 
 
 def md(text: str, hidden: bool = False) -> nbformat.NotebookNode:
