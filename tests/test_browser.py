@@ -323,14 +323,21 @@ def _image_bytes(image) -> bytes:
 
 
 def _drag_first_slider(page, box, index: int, shots: Path, report: Report) -> None:
-    """Drag the first slider of an interactive figure with the mouse; its picture must change."""
-    image = box.locator(":scope > img.widget-image").first
+    """Drag the first slider of an interactive figure with the mouse; its pictures must change."""
+    images = box.locator("img.widget-image")
     slider = box.locator(".widget-slider").first
     handle = slider.locator(".noUi-handle, .ui-slider-handle").first
     track = slider.locator(".noUi-target, .ui-slider").first
     box.scroll_into_view_if_needed()
-    image.wait_for(state="visible")
-    before_src, before = image.get_attribute("src"), _image_bytes(image)
+    images.first.wait_for(state="visible")
+
+    def sources() -> list[str | None]:
+        return [images.nth(i).get_attribute("src") for i in range(images.count())]
+
+    def pictures() -> list[bytes]:
+        return [_image_bytes(images.nth(i)) for i in range(images.count())]
+
+    before_src, before = sources(), pictures()
     _shot(box, shots / f"figure{index}_before.png", report)
 
     hb, tb = handle.bounding_box(), track.bounding_box()
@@ -345,12 +352,12 @@ def _drag_first_slider(page, box, index: int, shots: Path, report: Report) -> No
     page.mouse.up()
 
     deadline = time.monotonic() + 60
-    while image.get_attribute("src") == before_src and time.monotonic() < deadline:
+    while sources() == before_src and time.monotonic() < deadline:
         page.wait_for_timeout(200)
     page.wait_for_timeout(500)  # a drag may trigger several redraws: let the last one land
-    after = _image_bytes(image)
+    after = pictures()
     _shot(box, shots / f"figure{index}_after.png", report)
-    assert image.get_attribute("src") != before_src and after != before, (
+    assert sources() != before_src and after != before, (
         f"figure {index}: dragging the slider did not change the picture (handle moved from x={x0:.0f} to x={x1:.0f})"
     )
     report.sliders_checked += 1
@@ -436,8 +443,11 @@ def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: flo
         if widget_views and not rendered:
             problems.append(f"{widget_views} widget outputs but none rendered")
 
-        # Each interactive figure: a widget box with a slider and the picture it redraws.
-        boxes = page.locator(".jp-OutputArea-output .widget-vbox:has(> img.widget-image):has(.widget-slider)")
+        # Each interactive figure: the outermost widget box holding a slider and the pictures it redraws.
+        boxes = page.locator(
+            ".jp-OutputArea-output .widget-vbox:has(img.widget-image):has(.widget-slider)"
+            ":not(.widget-vbox .widget-vbox)"
+        )
         for i in range(boxes.count()):
             try:
                 _drag_first_slider(page, boxes.nth(i), i, shots, report)
