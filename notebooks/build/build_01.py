@@ -1,6 +1,6 @@
 """Build notebooks/01_motivation.ipynb (run: python notebooks/build/build_01.py)."""
 
-from common_01_03 import code, md, write
+from common import code, md, write
 
 TITLE = r"""
 # Why plain RNNs forget

@@ -1,6 +1,6 @@
 """Build notebooks/02_gates.ipynb (run: python notebooks/build/build_02.py)."""
 
-from common_01_03 import code, md, write
+from common import code, md, write
 
 TITLE = r"""
 # Gates: how a GRU decides what to keep

@@ -1,6 +1,6 @@
 """Build notebooks/03_candidate_state.ipynb (run: python notebooks/build/build_03.py)."""
 
-from common_01_03 import code, md, write
+from common import code, md, write
 
 TITLE = r"""
 # The candidate state and the new hidden state

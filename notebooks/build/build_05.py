@@ -1,7 +1,7 @@
 """Build notebooks/05_concise.ipynb (run: python notebooks/build/build_05.py)."""
 # ruff: noqa: E501  (the strings below are notebook cells, dedented by 8: the notebooks themselves are linted at 120)
 
-from common_04_05 import code, md, write
+from common import code, md, write
 
 TITLE = r"""
 # The concise GRU: `nn.GRU`, its speed, and a look inside a trained one

@@ -7,39 +7,8 @@ worked solution whose cells are collapsed in JupyterLab (the reader opens them o
 # ruff: noqa: E501  (cell sources sit indented 12 spaces here; the built notebook itself keeps to 120 columns)
 from __future__ import annotations
 
-from pathlib import Path
-from textwrap import dedent
-
 import nbformat
-
-NOTEBOOK = Path(__file__).resolve().parents[1] / "06_exercises.ipynb"
-HIDDEN = {"jupyter": {"source_hidden": True}}
-
-COLAB = '''\
-# Colab only: install d2lutil beside Colab's own torch, matplotlib and ipywidgets (nothing is upgraded).
-import sys
-
-if "google.colab" in sys.modules:
-    %pip install -q "d2lutil @ git+https://github.com/d2l-gru/gru-chapter"'''
-
-SETUP = """\
-import d2lutil
-
-device = d2lutil.try_gpu()
-BUDGET = d2lutil.budget(device)  # "quick" (D2LUTIL_QUICK=1, as in CI), "cpu" or "full"; overwrite to choose
-print(d2lutil.describe_setting(device))"""
-
-
-def md(text: str, hidden: bool = False) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_markdown_cell(dedent(text).strip("\n"))
-    cell.metadata = dict(HIDDEN) if hidden else {}
-    return cell
-
-
-def code(text: str, hidden: bool = False) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(dedent(text).strip("\n"))
-    cell.metadata = dict(HIDDEN) if hidden else {}
-    return cell
+from common import HIDDEN, code, md, write
 
 
 def solution(*cells: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
@@ -57,9 +26,7 @@ def solution(*cells: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [marker, *cells]
 
 
-CELLS: list[nbformat.NotebookNode] = [
-    md(
-        r"""
+TITLE = r"""
         # Exercises: gated recurrent units, measured
 
         Six exercises on the chapter, each one runnable. For every exercise you get
@@ -78,9 +45,8 @@ CELLS: list[nbformat.NotebookNode] = [
         a GPU. The numbers in the solutions are measured when you run them, so they will differ from budget to
         budget; the conclusions printed are computed from the numbers, never written in advance.
         """
-    ),
-    code(COLAB),
-    code(SETUP),
+
+CELLS: list[nbformat.NotebookNode] = [
     code(
         """
         import matplotlib.pyplot as plt
@@ -715,22 +681,5 @@ CELLS: list[nbformat.NotebookNode] = [
 ]
 
 
-def build() -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = CELLS
-    for i, cell in enumerate(nb.cells):
-        cell.id = f"nb06-{i:02d}"
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(nb)
-    nbformat.write(nb, NOTEBOOK)
-    print(f"wrote {NOTEBOOK} ({len(nb.cells)} cells)")
-    return NOTEBOOK
-
-
 if __name__ == "__main__":
-    build()
+    write("06_exercises.ipynb", TITLE, CELLS)

@@ -1,4 +1,4 @@
-"""Shared pieces of the build scripts of notebooks 01-03: the fixed opening cells and the writer.
+"""Shared pieces of the notebooks' build scripts: the fixed opening cells and the writer.
 
 Each ``build_0N.py`` lists its cells and calls :func:`write`, which adds the title, the Colab cell and
 the set-up cell, gives every cell a stable id (so a rebuild changes only what changed), strips
@@ -36,12 +36,22 @@ METADATA = {
 }
 
 
-def md(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(dedent(text).strip("\n"))
+# The one cell metadata a notebook may carry: a collapsed source (worked solutions, opened on purpose).
+HIDDEN = {"jupyter": {"source_hidden": True}}
 
 
-def code(text: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(dedent(text).strip("\n"))
+def md(text: str, hidden: bool = False) -> nbformat.NotebookNode:
+    """A markdown cell from an indented triple-quoted string (collapsed with ``hidden``)."""
+    cell = nbformat.v4.new_markdown_cell(dedent(text).strip("\n"))
+    cell.metadata = dict(HIDDEN) if hidden else {}
+    return cell
+
+
+def code(text: str, hidden: bool = False) -> nbformat.NotebookNode:
+    """A code cell from an indented triple-quoted string (collapsed with ``hidden``)."""
+    cell = nbformat.v4.new_code_cell(dedent(text).strip("\n"))
+    cell.metadata = dict(HIDDEN) if hidden else {}
+    return cell
 
 
 def write(filename: str, title: str, cells: list[nbformat.NotebookNode]) -> Path:
@@ -53,7 +63,7 @@ def write(filename: str, title: str, cells: list[nbformat.NotebookNode]) -> Path
         cell.id = f"nb{stem}-{i:02d}"
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        cell.metadata = {}
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k == "jupyter"}
     nb.metadata = METADATA
     nbformat.validate(nb)
     path = NOTEBOOKS / filename
