@@ -79,7 +79,7 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
     device_name = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
-        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s))"
     )
     manifest = {
         "recipe": dict(t, seed=SEED, data="The Time Machine, first 90% of characters", restore_best=True),
