@@ -263,7 +263,7 @@ class GateExplorer:
             options=[(f"layer {i + 1} of {self.num_layers}", i) for i in range(self.num_layers)],
             value=self.num_layers - 1 if layer is None else layer,
             description="layer",
-            layout=W.Layout(width="180px", display=None if self.num_layers > 1 else "none"),
+            layout=W.Layout(width="215px", display=None if self.num_layers > 1 else "none"),
         )
         self.gate = W.ToggleButtons(options=list(GATES), value="update gate Z", style={"button_width": "118px"})
         self.unit = W.IntSlider(
