@@ -156,9 +156,10 @@ CELLS: list[nbformat.NotebookNode] = [
                 for row in rows:
                     print(f"{row['checkpoint']}: {row['sample']!r}")
             if len(rows) == 2:
-                gain = rows[0]["val_ppl"] - rows[1]["val_ppl"]
-                print(f"Fully trained, the GRU's held-out perplexity is {gain:+.2f} below the RNN's "
-                      f"({rows[1]['val_ppl']:.2f} vs {rows[0]['val_ppl']:.2f}).")
+                rnn_ppl, gru_ppl = rows[0]["val_ppl"], rows[1]["val_ppl"]
+                verdict = "lower" if gru_ppl < rnn_ppl else "not lower"
+                print(f"Fully trained, the GRU's held-out perplexity is {verdict} than the RNN's: "
+                      f"{gru_ppl:.2f} vs {rnn_ppl:.2f} (a difference of {rnn_ppl - gru_ppl:.2f}).")
             """
         ),
     ),
