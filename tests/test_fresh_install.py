@@ -1,11 +1,13 @@
 """A student's `pip install`: the wheel alone, in a new virtual environment, outside the repository.
 
 Builds the package as a wheel, installs it into a fresh venv with only its declared dependencies
-(torch==2.13.0 first, so that no requirement pulls a CUDA build; nbclient and ipykernel only to
-execute), and from a temporary folder outside the repository
+(torch==2.13.0 first, so that no requirement pulls a CUDA build; ipywidgets 7.7.1, the version
+Google Colab ships, which d2lutil must work with; nbclient and ipykernel only to execute), and
+from a temporary folder outside the repository
 
 * imports d2lutil from the venv (not from the checkout) and finds The Time Machine;
 * loads every shipped checkpoint through ``load_checkpoint`` (the weights travel in the wheel);
+* builds the gate explorer on ``gru_lm`` with ipywidgets 7.7.1 and moves its unit slider;
 * draws the figures module's diagrams, when the package has one;
 * runs one short notebook top to bottom with nbclient in the quick setting.
 """
@@ -28,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 # The shortest notebooks first; any one proves the install, the others run under nbval anyway.
 PREFERRED = ["02_gates.ipynb", "03_candidate_state.ipynb", "01_motivation.ipynb", "05_concise.ipynb"]
 TORCH = "torch==2.13.0"
+COLAB_IPYWIDGETS = "ipywidgets==7.7.1"
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +72,7 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     run([sys.executable, "-m", "venv", str(venv)], 300)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     run([*pip, TORCH], 900)
-    run([*pip, str(wheel), "nbclient", "ipykernel"], 900)
+    run([*pip, str(wheel), COLAB_IPYWIDGETS, "nbclient", "ipykernel"], 900)
     python = str(venv / "bin" / "python")
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
@@ -99,6 +102,18 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
             assert logits.shape == (1, 9, len(vocab)) and torch.isfinite(logits).all()
             loaded[manifest.stem] = sum(p.numel() for p in model.parameters())
         report["checkpoints"] = loaded
+
+        import ipywidgets
+        from d2lutil.explorer import GateExplorer
+
+        assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
+        model, vocab, _ = checkpoints.load_checkpoint("gru_lm")
+        explorer = GateExplorer(model, vocab)
+        pictures = [w.value for w in vars(explorer).values() if isinstance(w, ipywidgets.Image)]
+        explorer.unit.value = (explorer.unit.value + 7) % (explorer.unit.max + 1)
+        moved = [w.value for w in vars(explorer).values() if isinstance(w, ipywidgets.Image)]
+        assert pictures and moved != pictures, "moving the unit slider did not redraw the explorer"
+        report["ipywidgets"] = ipywidgets.__version__
         try:
             import d2lutil.diagrams as diagrams
         except ModuleNotFoundError:
