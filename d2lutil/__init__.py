@@ -12,6 +12,11 @@ The names d2l readers know keep their d2l meaning: ``Vocab``, ``load_data_time_m
     checkpoints  safetensors weights with a manifest
     plot         training curves, live in a notebook
     widgets      interactive figures from core ipywidgets
+    diagrams     the GRU cell drawn in three stages (python -m d2lutil.diagrams writes figures/)
+    explorer     the gate explorer over a trained model
+    exercises    the self-checks and helpers of notebook 6
+    pretrain     trains the shipped checkpoints (python -m d2lutil.pretrain)
+    bench        the benchmark against the peer (python -m d2lutil.bench)
 """
 
 from d2lutil.data import Vocab, load_corpus_time_machine, load_data_time_machine, load_time_machine
