@@ -640,32 +640,24 @@ def check_exercise_5(
 # Exercise 6: the flipped update convention
 
 
-class FlippedGRU(nn.Module):
+class FlippedGRU(GRUScratch):
     """A GRU with the update gate weighting the candidate: H' = Z * N + (1 - Z) * H (reset after).
 
-    Same parameters and layout as :class:`d2lutil.models.GRUScratch` (W_x (d, 3h), W_h (h, 3h),
-    b_x, b_h (3h,), stacked r, z, n). forward(X (T, B, d), H or None) -> (outputs, H_T), as nn.GRU.
+    Same parameters, layout and gate arithmetic as :class:`d2lutil.models.GRUScratch` (W_x (d, 3h),
+    W_h (h, 3h), b_x, b_h (3h,), stacked r, z, n); only the final mix is flipped.
+    forward(X (T, B, d), H or None) -> (outputs, H_T), as nn.GRU.
     """
 
     def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        bound = 1 / math.sqrt(hidden_size)
-        self.W_x = _uniform(input_size, 3 * hidden_size, bound=bound)
-        self.W_h = _uniform(hidden_size, 3 * hidden_size, bound=bound)
-        self.b_x = _uniform(3 * hidden_size, bound=bound)
-        self.b_h = _uniform(3 * hidden_size, bound=bound)
+        super().__init__(input_size, hidden_size, reset="after")
 
     def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
         _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
         h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        k = self.hidden_size
         outputs = []
-        for gi in (X @ self.W_x + self.b_x).unbind(0):
-            gh = h @ self.W_h + self.b_h
-            r, z = torch.sigmoid(gi[:, : 2 * k] + gh[:, : 2 * k]).chunk(2, dim=1)
-            n = torch.tanh(gi[:, 2 * k :] + r * gh[:, 2 * k :])
-            h = z * n + (1 - z) * h
+        for gi in self._input_projections(X):
+            step = gru_step(gi, h, self.W_h, self.b_h, "after")
+            h = torch.lerp(h, step.n, step.z)  # Z * N + (1 - Z) * H
             outputs.append(h)
         return torch.stack(outputs), h.unsqueeze(0)
 
