@@ -3,14 +3,14 @@
 The names d2l readers know keep their d2l meaning: ``Vocab``, ``load_data_time_machine``,
 ``try_gpu``, ``predict``. Everything else lives in one module per concern::
 
-    settings     the two switches D2LUTIL_QUICK and D2LUTIL_DATA_DIR
+    settings     the switches D2LUTIL_QUICK and D2LUTIL_DATA_DIR, try_gpu, set_seed
     data         The Time Machine: download, tokens, Vocab, split, minibatches
     tasks        synthetic long-range tasks (first-token recall, adding problem)
     models       GRUScratch, GRUD2LStyle, RNNScratch, RNNLM, weight copying
     gates        the gate tracer and saturation statistics
-    train        train, evaluate_perplexity, predict, try_gpu, set_seed
+    training     the training loop (callbacks, a Recipe), evaluate_perplexity, predict
     checkpoints  safetensors weights with a manifest
-    plot         training curves, live in a notebook
+    plot         training curves, live in a notebook; train (the loop with a live plot)
     widgets      interactive figures from core ipywidgets
     diagrams     the GRU cell drawn in three stages (python -m d2lutil.diagrams writes figures/)
     explorer     the gate explorer over a trained model
@@ -21,8 +21,9 @@ The names d2l readers know keep their d2l meaning: ``Vocab``, ``load_data_time_m
 
 from d2lutil.data import Vocab, load_corpus_time_machine, load_data_time_machine, load_time_machine
 from d2lutil.models import RNNLM, GRUD2LStyle, GRUScratch, RNNScratch, build_lm
-from d2lutil.settings import budget, describe_setting, is_quick
-from d2lutil.train import evaluate_perplexity, predict, set_seed, train, try_gpu
+from d2lutil.plot import train
+from d2lutil.settings import budget, describe_setting, is_quick, set_seed, try_gpu
+from d2lutil.training import evaluate_perplexity, predict
 
 __version__ = "0.1.0"
 

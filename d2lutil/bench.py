@@ -23,7 +23,7 @@ It measures, on the current device (a GPU when there is one), in one run:
 For every training run: training tokens per second, peak memory (CPU: the rise of the process's
 peak resident memory, each model trained in a fresh subprocess; GPU: ``max_memory_allocated``),
 training and wall time, and held-out perplexity on the last 10% of the book
-(:func:`d2lutil.train.evaluate_perplexity`). Ratios are taken against the d2l-style scratch GRU
+(:func:`d2lutil.training.evaluate_perplexity`). Ratios are taken against the d2l-style scratch GRU
 measured in the same run. The figures go to JSON (``--out``) and a Markdown table (``--table``).
 """
 
@@ -141,7 +141,8 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
     """
     from d2lutil.data import load_time_machine
     from d2lutil.models import build_lm
-    from d2lutil.train import set_seed, train
+    from d2lutil.settings import set_seed
+    from d2lutil.training import train
 
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
@@ -171,7 +172,6 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
         clip=spec["clip"],
         device=device,
         max_seconds=max_seconds,
-        plot=False,
         progress=False,
     )
     _sync(device)
@@ -204,7 +204,7 @@ def _warm_up(kind: str, vocab_size: int, tokens: torch.Tensor, device: torch.dev
     (lazy imports, thread pools, BLAS buffers) is not counted as the measured model's memory."""
     from d2lutil.data import WindowLoader
     from d2lutil.models import build_lm
-    from d2lutil.train import train
+    from d2lutil.training import train
 
     tiny = build_lm(kind, vocab_size, 8).to(device)
     train(
@@ -215,7 +215,6 @@ def _warm_up(kind: str, vocab_size: int, tokens: torch.Tensor, device: torch.dev
         lr=1e-3,
         optimizer="adam",
         max_seconds=0.0,
-        plot=False,
         progress=False,
     )
 
@@ -238,7 +237,7 @@ def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, r
     CPU-second (process time), which a busy machine disturbs less than wall time.
     """
     from d2lutil.models import build_lm
-    from d2lutil.train import set_seed
+    from d2lutil.settings import set_seed
 
     set_seed(SEED)
     vocab_size = 28
@@ -304,7 +303,7 @@ def gate_timings(device: torch.device, trace_chars: int, moves: int, repeats: in
     from d2lutil.gates import trace_gates
     from d2lutil.models import build_lm
     from d2lutil.pretrain import RECIPES
-    from d2lutil.train import set_seed
+    from d2lutil.settings import set_seed
 
     data = load_time_machine()
     try:
@@ -485,7 +484,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _default_device() -> torch.device:
-    from d2lutil.train import try_gpu
+    from d2lutil.settings import try_gpu
 
     return try_gpu()
 

@@ -16,7 +16,8 @@ without shuffling. With reset gate R, update gate Z and candidate N (the chapter
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -57,23 +58,85 @@ def gru_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor, reset: Reset = "af
     return GateValues(r, z, n, h_new)
 
 
-def _check_input(X: Tensor, input_size: int, H: Tensor | None, hidden_size: int, dtype: torch.dtype) -> None:
-    if X.dim() != 3 or X.shape[-1] != input_size:
-        raise ValueError(
-            f"expected X of shape (num_steps, batch_size, {input_size}), got {tuple(X.shape)}; "
-            "inputs are time-major, as in nn.GRU (transpose a (B, T, d) batch with X.transpose(0, 1))"
-        )
-    if X.dtype != dtype:
-        raise ValueError(f"X has dtype {X.dtype} but the layer's weights are {dtype}: convert one with .to()")
-    if H is not None and tuple(H.shape) != (1, X.shape[1], hidden_size):
-        raise ValueError(f"expected state of shape (1, {X.shape[1]}, {hidden_size}), got {tuple(H.shape)}")
-
-
-def _uniform(*shape: int, bound: float) -> nn.Parameter:
+def uniform_parameter(*shape: int, bound: float) -> nn.Parameter:
+    """A parameter of the given shape drawn uniformly from [-bound, bound] (``nn.GRU``'s initialisation)."""
     return nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
 
 
-class GRUScratch(nn.Module):
+def project_inputs(X: Tensor, W_x: Tensor, b_x: Tensor) -> tuple[Tensor, ...]:
+    """X (T, B, d) -> T tensors X_t W_x + b_x, each (B, k), from one matmul before the loop.
+
+    Returned as ``unbind(0)`` views, not indexed as ``gi_all[t]`` inside the loop: each index's
+    backward writes a full-size zero gradient, which makes backward quadratic in T.
+    """
+    T, B, d = X.shape
+    return torch.addmm(b_x, X.reshape(T * B, d), W_x).view(T, B, -1).unbind(0)
+
+
+Record = TypeVar("Record")
+
+
+class RecurrentLayer(nn.Module):
+    """The loop every scratch layer shares, with ``nn.GRU``'s interface.
+
+    A subclass sets ``input_size`` and ``hidden_size`` and defines :meth:`cell`, one step
+    ``(x_t, h) -> h'``; it may override :meth:`step_inputs` to precompute what the cell reads
+    at each step (by default X_t itself).
+
+    forward(X (T, B, d), H (1, B, h) or None) -> (outputs (T, B, h), H_T (1, B, h))
+    """
+
+    input_size: int
+    hidden_size: int
+
+    def step_inputs(self, X: Tensor) -> Sequence[Tensor]:
+        """What the cell reads at each step: here X_t, each (B, d)."""
+        return X.unbind(0)
+
+    def cell(self, x: Tensor, h: Tensor) -> Tensor:
+        """One step: the new state (B, h) from the step's input and the state (B, h)."""
+        raise NotImplementedError(f"{type(self).__name__} must define cell(x, h) -> new state")
+
+    def scan(
+        self, X: Tensor, H: Tensor | None, step: Callable[[Tensor, Tensor], tuple[Tensor, Record]]
+    ) -> list[Record]:
+        """Run ``step(x_t, h) -> (h', record)`` over time from H (zeros when None); returns the records.
+
+        X: (T, B, d) time-major, as in ``nn.GRU``; H: (1, B, h) or None.
+        """
+        self.check_input(X, H)
+        h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
+        records = []
+        for x in self.step_inputs(X):
+            h, record = step(x, h)
+            records.append(record)
+        return records
+
+    def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        def step(x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+            h = self.cell(x, h)
+            return h, h
+
+        outputs = torch.stack(self.scan(X, H, step))
+        return outputs, outputs[-1:]
+
+    def check_input(self, X: Tensor, H: Tensor | None) -> None:
+        """Raise a ValueError that names the fix when X or H has the wrong shape or dtype."""
+        dtype = next(self.parameters()).dtype
+        if X.dim() != 3 or X.shape[-1] != self.input_size:
+            raise ValueError(
+                f"expected X of shape (num_steps, batch_size, {self.input_size}), got {tuple(X.shape)}; "
+                "inputs are time-major, as in nn.GRU (transpose a (B, T, d) batch with X.transpose(0, 1))"
+            )
+        if X.shape[0] == 0:
+            raise ValueError("X has no time steps (shape[0] == 0): give at least one step")
+        if X.dtype != dtype:
+            raise ValueError(f"X has dtype {X.dtype} but the layer's weights are {dtype}: convert one with .to()")
+        if H is not None and tuple(H.shape) != (1, X.shape[1], self.hidden_size):
+            raise ValueError(f"expected state of shape (1, {X.shape[1]}, {self.hidden_size}), got {tuple(H.shape)}")
+
+
+class GRUScratch(RecurrentLayer):
     """A one-layer GRU as the chapter writes it, fast enough to train.
 
     The input projections of all gates for all steps are one matmul before the loop; each step
@@ -89,38 +152,34 @@ class GRUScratch(nn.Module):
             raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {reset!r}")
         self.input_size, self.hidden_size, self.reset = input_size, hidden_size, reset
         bound = 1 / math.sqrt(hidden_size)
-        self.W_x = _uniform(input_size, 3 * hidden_size, bound=bound)  # columns: r, z, n
-        self.W_h = _uniform(hidden_size, 3 * hidden_size, bound=bound)
-        self.b_x = _uniform(3 * hidden_size, bound=bound)
-        self.b_h = _uniform(3 * hidden_size, bound=bound)
+        self.W_x = uniform_parameter(input_size, 3 * hidden_size, bound=bound)  # columns: r, z, n
+        self.W_h = uniform_parameter(hidden_size, 3 * hidden_size, bound=bound)
+        self.b_x = uniform_parameter(3 * hidden_size, bound=bound)
+        self.b_h = uniform_parameter(3 * hidden_size, bound=bound)
 
-    def _input_projections(self, X: Tensor) -> tuple[Tensor, ...]:
-        """X (T, B, d) -> T tensors gi_t = X_t W_x + b_x, each (B, 3h), from one matmul."""
-        T, B, d = X.shape
-        return torch.addmm(self.b_x, X.reshape(T * B, d), self.W_x).view(T, B, -1).unbind(0)
+    def step_inputs(self, X: Tensor) -> Sequence[Tensor]:
+        """gi_t = X_t W_x + b_x for every step, each (B, 3h)."""
+        return project_inputs(X, self.W_x, self.b_x)
 
-    def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
-        h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        outputs = []
-        for gi in self._input_projections(X):  # unbind, not gi_all[t]: indexing makes backward quadratic in T
-            h = gru_step(gi, h, self.W_h, self.b_h, self.reset).h
-            outputs.append(h)
-        return torch.stack(outputs), h.unsqueeze(0)
+    def gates(self, gi: Tensor, h: Tensor) -> GateValues:
+        """One step's gates and states from gi_t (B, 3h) and h (B, h)."""
+        return gru_step(gi, h, self.W_h, self.b_h, self.reset)
+
+    def cell(self, x: Tensor, h: Tensor) -> Tensor:
+        return self.gates(x, h).h
 
     def trace(self, X: Tensor, H: Tensor | None = None) -> GateValues:
         """Run over X (T, B, d) and return R, Z, N and H at every step, each (T, B, h)."""
-        _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
-        h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        steps = []
-        for gi in self._input_projections(X):
-            step = gru_step(gi, h, self.W_h, self.b_h, self.reset)
-            steps.append(step)
-            h = step.h
+
+        def step(gi: Tensor, h: Tensor) -> tuple[Tensor, GateValues]:
+            values = self.gates(gi, h)
+            return values.h, values
+
+        steps = self.scan(X, H, step)
         return GateValues(*(torch.stack(parts) for parts in zip(*steps, strict=True)))
 
 
-class GRUD2LStyle(nn.Module):
+class GRUD2LStyle(RecurrentLayer):
     """The GRU as the d2l text codes it: nine weight matrices, three input and three hidden
     matmuls every step, reset before the matmul. Kept as the readable baseline for timings.
 
@@ -134,29 +193,23 @@ class GRUD2LStyle(nn.Module):
 
         def triple() -> tuple[nn.Parameter, nn.Parameter, nn.Parameter]:
             return (
-                _uniform(input_size, hidden_size, bound=bound),
-                _uniform(hidden_size, hidden_size, bound=bound),
-                _uniform(hidden_size, bound=bound),
+                uniform_parameter(input_size, hidden_size, bound=bound),
+                uniform_parameter(hidden_size, hidden_size, bound=bound),
+                uniform_parameter(hidden_size, bound=bound),
             )
 
         self.W_xz, self.W_hz, self.b_z = triple()  # update gate
         self.W_xr, self.W_hr, self.b_r = triple()  # reset gate
         self.W_xh, self.W_hh, self.b_h = triple()  # candidate state
 
-    def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        _check_input(X, self.input_size, H, self.hidden_size, self.W_xz.dtype)
-        h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        outputs = []
-        for x in X.unbind(0):
-            z = torch.sigmoid(x @ self.W_xz + h @ self.W_hz + self.b_z)
-            r = torch.sigmoid(x @ self.W_xr + h @ self.W_hr + self.b_r)
-            h_tilde = torch.tanh(x @ self.W_xh + (r * h) @ self.W_hh + self.b_h)
-            h = z * h + (1 - z) * h_tilde
-            outputs.append(h)
-        return torch.stack(outputs), h.unsqueeze(0)
+    def cell(self, x: Tensor, h: Tensor) -> Tensor:
+        z = torch.sigmoid(x @ self.W_xz + h @ self.W_hz + self.b_z)
+        r = torch.sigmoid(x @ self.W_xr + h @ self.W_hr + self.b_r)
+        h_tilde = torch.tanh(x @ self.W_xh + (r * h) @ self.W_hh + self.b_h)
+        return z * h + (1 - z) * h_tilde
 
 
-class RNNScratch(nn.Module):
+class RNNScratch(RecurrentLayer):
     """A plain tanh RNN, H' = tanh(X W_x + b_x + H W_h + b_h), with ``nn.RNN``'s layout and init.
 
     forward(X (T, B, d), H (1, B, h) or None) -> (outputs (T, B, h), H_T (1, B, h))
@@ -166,19 +219,16 @@ class RNNScratch(nn.Module):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         bound = 1 / math.sqrt(hidden_size)
-        self.W_x = _uniform(input_size, hidden_size, bound=bound)
-        self.W_h = _uniform(hidden_size, hidden_size, bound=bound)
-        self.b_x = _uniform(hidden_size, bound=bound)
-        self.b_h = _uniform(hidden_size, bound=bound)
+        self.W_x = uniform_parameter(input_size, hidden_size, bound=bound)
+        self.W_h = uniform_parameter(hidden_size, hidden_size, bound=bound)
+        self.b_x = uniform_parameter(hidden_size, bound=bound)
+        self.b_h = uniform_parameter(hidden_size, bound=bound)
 
-    def forward(self, X: Tensor, H: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        _check_input(X, self.input_size, H, self.hidden_size, self.W_x.dtype)
-        h = X.new_zeros(X.shape[1], self.hidden_size) if H is None else H[0]
-        outputs = []
-        for gi in (X @ self.W_x + self.b_x).unbind(0):
-            h = torch.tanh(gi + h @ self.W_h + self.b_h)
-            outputs.append(h)
-        return torch.stack(outputs), h.unsqueeze(0)
+    def step_inputs(self, X: Tensor) -> Sequence[Tensor]:
+        return project_inputs(X, self.W_x, self.b_x)
+
+    def cell(self, x: Tensor, h: Tensor) -> Tensor:
+        return torch.tanh(x + h @ self.W_h + self.b_h)
 
 
 def layer_size(rnn: nn.Module, name: str) -> int:

@@ -1,22 +1,27 @@
-"""Plots the notebooks share: live training curves that redraw in place, and finished curves."""
+"""Training curves: finished ones, and live ones that redraw in place while a notebook trains.
+
+:class:`LivePlot` is a :class:`d2lutil.training.Callback`; :func:`train` is the training loop
+with one subscribed when it runs in a notebook (it is ``d2lutil.train``, the name notebooks use).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
+from IPython import get_ipython
+from IPython.display import display
 from matplotlib.figure import Figure
+from torch import Tensor, nn
 
-if TYPE_CHECKING:
-    from d2lutil.train import History
+from d2lutil import training
+from d2lutil.data import WindowLoader
+from d2lutil.training import Callback, History
 
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel (JupyterLab, Colab, nbval), False in a script or a terminal."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
     shell = get_ipython()
     return shell is not None and hasattr(shell, "kernel")
 
@@ -41,26 +46,37 @@ def plot_history(history: History, title: str = "", ax: Any = None) -> Figure:
     return fig
 
 
-class LivePlot:
+class LivePlot(Callback):
     """Training curves in a notebook, redrawn in place after every epoch (one output, no flicker)."""
 
     def __init__(self, title: str):
-        from IPython.display import display
-
         self.title = title
         self.fig, self.ax = plt.subplots(figsize=(5.5, 3.5))
         self.handle = display(self.fig, display_id=True)
 
-    @classmethod
-    def in_notebook(cls, title: str) -> LivePlot | None:
-        """A live plot when running in a notebook, else None (scripts print through tqdm)."""
-        return cls(title) if in_notebook() else None
-
-    def update(self, history: History) -> None:
+    def on_epoch_end(self, history: History) -> None:
         self.ax.clear()
         plot_history(history, self.title, ax=self.ax)
         if self.handle is not None:
             self.handle.update(self.fig)
 
-    def close(self) -> None:
+    def on_train_end(self, history: History) -> None:
         plt.close(self.fig)
+
+
+def train(
+    model: nn.Module,
+    train_iter: WindowLoader,
+    val_tokens: Tensor,
+    num_epochs: int,
+    lr: float,
+    plot: bool = True,
+    title: str = "",
+    callbacks: Sequence[Callback] = (),
+    **options: Any,
+) -> History:
+    """:func:`d2lutil.training.train` (same arguments, passed on) plus, in a notebook and with
+    ``plot=True``, a :class:`LivePlot` of the curves that redraws after every epoch."""
+    if plot and in_notebook():
+        callbacks = [*callbacks, LivePlot(title or f"{type(model).__name__} training")]
+    return training.train(model, train_iter, val_tokens, num_epochs, lr, title=title, callbacks=callbacks, **options)

@@ -20,7 +20,8 @@ import torch
 from d2lutil.checkpoints import PRETRAINED_DIR, save_checkpoint
 from d2lutil.data import load_time_machine
 from d2lutil.models import build_lm
-from d2lutil.train import evaluate_perplexity, set_seed, train, try_gpu
+from d2lutil.settings import set_seed, try_gpu
+from d2lutil.training import evaluate_perplexity, train
 
 # The full recipe (GUIDE.md: a two-layer 512-unit nn.GRU with an embedding, AdamW, dropout,
 # random windows; the held-out perplexity is read on the last 10% with the state carried).
@@ -72,7 +73,6 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
         weight_decay=t["weight_decay"],
         device=device,
         restore_best=True,
-        plot=False,
         title=name,
     )
     val_ppl = evaluate_perplexity(model, data.val_tokens)

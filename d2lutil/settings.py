@@ -1,4 +1,4 @@
-"""The project's two switches, read from the environment.
+"""The project's switches, read from the environment, and the device and seed every run starts from.
 
 ``D2LUTIL_QUICK=1``
     Every notebook trains a small budget that runs on a 2-core CPU in CI. Unset, a notebook
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,19 @@ def is_quick() -> bool:
     )
 
 
+def try_gpu(i: int = 0) -> torch.device:
+    """The i-th CUDA GPU if there is one, else the CPU (as in d2l)."""
+    if torch.cuda.device_count() > i:
+        return torch.device(f"cuda:{i}")
+    return torch.device("cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's and torch's generators so that a rerun prints the same numbers."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def budget(device: torch.device | None = None) -> Budget:
     """The training budget a notebook should use.
 
@@ -46,8 +60,6 @@ def budget(device: torch.device | None = None) -> Budget:
     if is_quick():
         return "quick"
     if device is None:
-        from d2lutil.train import try_gpu
-
         device = try_gpu()
     return "full" if device.type != "cpu" else "cpu"
 
@@ -55,8 +67,6 @@ def budget(device: torch.device | None = None) -> Budget:
 def describe_setting(device: torch.device | None = None) -> str:
     """One line that a notebook prints so the reader sees which budget is on and why."""
     if device is None:
-        from d2lutil.train import try_gpu
-
         device = try_gpu()
     chosen = budget(device)
     why = {

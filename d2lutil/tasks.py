@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from d2lutil.models import layer_size
-from d2lutil.train import make_optimizer
+from d2lutil.training import Optimizer, make_optimizer, optimize
 
 
 def _check_sizes(batch_size: int, length: int, min_length: int = 2) -> None:
@@ -92,11 +93,11 @@ class TaskResult:
 
 def train_on_task(
     model: nn.Module,
-    make_batch: object,
+    make_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]],
     num_steps: int,
     batch_size: int = 128,
     lr: float = 1e-2,
-    optimizer: str = "adam",
+    optimizer: Optimizer = "adam",
     clip: float = 1.0,
     classification: bool = True,
     test_size: int = 2048,
@@ -111,21 +112,20 @@ def train_on_task(
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     test_X, test_y = make_batch(test_size, torch.Generator().manual_seed(seed + 1))
-    opt = make_optimizer(model, optimizer, lr)  # type: ignore[arg-type]
-    loss_fn = F.cross_entropy if classification else (lambda out, y: F.mse_loss(out.squeeze(-1), y))
-    steps, losses, running = [], [], 0.0
+
+    def loss_of(X: Tensor, y: Tensor) -> tuple[Tensor, int]:
+        out, y = model(X.to(device)), y.to(device)
+        return (F.cross_entropy(out, y) if classification else F.mse_loss(out.squeeze(-1), y)), len(y)
+
+    batches = (make_batch(batch_size, gen) for _ in range(num_steps))
+    opt = make_optimizer(model, optimizer, lr)
+    logged_steps, losses, running = [], [], 0.0
     start = time.perf_counter()
     model.train()
-    for step in range(1, num_steps + 1):
-        X, y = make_batch(batch_size, gen)
-        loss = loss_fn(model(X.to(device)), y.to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-        running += float(loss.detach())
+    for step, result in enumerate(optimize(model, batches, loss_of, opt, clip), start=1):
+        running += result.loss
         if step % log_every == 0 or step == num_steps:
-            steps.append(step)
+            logged_steps.append(step)
             losses.append(running / (log_every if step % log_every == 0 else step % log_every))
             running = 0.0
     seconds = time.perf_counter() - start
@@ -134,4 +134,4 @@ def train_on_task(
         out = model(test_X.to(device))
         y = test_y.to(device)
         score = float((out.argmax(-1) == y).float().mean()) if classification else float(F.mse_loss(out.squeeze(-1), y))
-    return TaskResult(steps, losses, score, seconds)
+    return TaskResult(logged_steps, losses, score, seconds)

@@ -10,7 +10,7 @@ import torch
 from d2lutil.checkpoints import load_checkpoint, read_manifest, save_checkpoint, sha256_of
 from d2lutil.data import Vocab
 from d2lutil.models import build_lm
-from d2lutil.train import set_seed
+from d2lutil.settings import set_seed
 
 ARGS = {"kind": "gru", "hidden_size": 16, "num_layers": 2, "embed_size": 8, "dropout": 0.1}
 

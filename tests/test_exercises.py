@@ -8,8 +8,9 @@ import torch
 
 from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
+from d2lutil.gates import trace_gates
 from d2lutil.models import GRUScratch, build_lm
-from d2lutil.train import evaluate_perplexity
+from d2lutil.training import evaluate_perplexity
 
 
 def _not_attempted(capsys: pytest.CaptureFixture[str], result: object, n: int) -> None:
@@ -28,7 +29,7 @@ def tiny_data() -> TimeMachine:
     return TimeMachine(vocab, tokens[:500], tokens[500:])
 
 
-def _rows(data: TimeMachine) -> dict[str, dict[str, object]]:
+def _fake_ex1_results(data: TimeMachine) -> dict[str, dict[str, object]]:
     rows = {}
     for i, kind in enumerate(ex.LM_KINDS):
         torch.manual_seed(i)
@@ -49,7 +50,7 @@ def _answer1(rows: dict[str, dict[str, object]]) -> dict[str, str]:
 
 def test_exercise_1(tiny_data: TimeMachine, capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_1(None, None, tiny_data), 1)
-    rows = _rows(tiny_data)
+    rows = _fake_ex1_results(tiny_data)
     assert ex.check_exercise_1(rows, _answer1(rows), tiny_data) is True
     wrong = dict(_answer1(rows), faster="gru")
     with pytest.raises(AssertionError, match="faster one is 'rnn'"):
@@ -94,7 +95,6 @@ def test_exercise_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_hand_set_gru_gates_are_exact() -> None:
-    from d2lutil.gates import trace_gates
 
     r, z = [0, 1, 0.5, 1], [1, 0, 1, 0.25]
     gru = ex.hand_set_gru(r, z, input_size=2, hidden_size=3)
@@ -134,6 +134,14 @@ def test_exercise_3(capsys: pytest.CaptureFixture[str]) -> None:
 # ------------------------------------------------------------------------------------------ 4
 
 
+def _reset_only_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
+    """The worked answer of exercise 4's reset-only cell: a GRU with Z = 0, reset after the matmul."""
+    k = h.shape[-1]
+    gh = h @ W_h + b_h
+    r = torch.sigmoid(gi[:, :k] + gh[:, :k])
+    return torch.tanh(gi[:, k:] + r * gh[:, k:])
+
+
 def _plain_rnn_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
     k = h.shape[-1]
     return torch.tanh(gi[:, k:] + h @ W_h[:, k:] + b_h[k:])
@@ -154,18 +162,21 @@ def _reset_before_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h
 
 def test_exercise_4(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_4(None, None), 4)
-    assert ex.check_exercise_4(ex.reset_only_step, ex.update_only_step) is True
+    assert ex.check_exercise_4(_reset_only_step, ex.update_only_step) is True
     assert ex.check_exercise_4(_reset_before_step, ex.update_only_step) is True  # the d2l text's convention
     with pytest.raises(AssertionError, match="reset gate never acts"):
         ex.check_exercise_4(_plain_rnn_step, ex.update_only_step)
     with pytest.raises(AssertionError, match="weighted the candidate by Z"):
-        ex.check_exercise_4(ex.reset_only_step, _flipped_update_step)
+        ex.check_exercise_4(_reset_only_step, _flipped_update_step)
     with pytest.raises(AssertionError, match="shape"):
         ex.check_exercise_4(lambda gi, h, W, b: gi, ex.update_only_step)
 
 
 def test_one_gate_cells_have_nn_gru_interface() -> None:
-    for cls in (ex.ResetOnlyGRU, ex.UpdateOnlyGRU):
+    def reset_only(d: int, h: int) -> ex.OneGateRNN:
+        return ex.OneGateRNN(d, h, _reset_only_step)
+
+    for cls in (reset_only, ex.UpdateOnlyGRU):
         layer = cls(3, 5)
         out, state = layer(torch.randn(7, 2, 3))
         assert out.shape == (7, 2, 5) and state.shape == (1, 2, 5)
@@ -268,6 +279,8 @@ def test_flipped_gru_matches_nn_gru_through_the_flip() -> None:
     twin = ex.load_weights(ex.FlippedGRU(3, 4), *_flip(*(p.detach() for p in (gru.W_x, gru.W_h, gru.b_x, gru.b_h))))
     X = torch.randn(5, 2, 3)
     assert torch.allclose(gru(X)[0], twin(X)[0], atol=1e-6)
+    traced = twin.trace(X)  # the flipped mix is the state the trace reports, too
+    assert torch.allclose(traced.h, twin(X)[0]) and torch.allclose(traced.z, 1 - gru.trace(X).z, atol=1e-6)
 
 
 def test_format_table() -> None:

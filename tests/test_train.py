@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import math
 
 import pytest
@@ -11,13 +10,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from d2lutil.data import WindowLoader
+import d2lutil
+from d2lutil import plot, training
+from d2lutil.data import TimeMachine, WindowLoader
 from d2lutil.models import build_lm
 from d2lutil.plot import plot_history
-from d2lutil.train import History, evaluate_perplexity, make_optimizer, predict, set_seed, train, try_gpu
-
-train_module = importlib.import_module("d2lutil.train")  # d2lutil.train is also the name of the function
-
+from d2lutil.settings import set_seed, try_gpu
+from d2lutil.training import (
+    Callback,
+    History,
+    Recipe,
+    evaluate_perplexity,
+    make_optimizer,
+    optimize,
+    predict,
+    train,
+    train_recipe,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -34,7 +43,7 @@ def _model(vocab_size: int, kind: str = "gru", hidden: int = 32, seed: int = 0) 
 
 
 def _quiet(**kwargs):
-    return dict(plot=False, progress=False, **kwargs)
+    return dict(progress=False, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +95,7 @@ def test_restore_best_reloads_the_best_epoch(small, monkeypatch):
         snapshots.append(copy.deepcopy(model.state_dict()))
         return next(scripted)
 
-    monkeypatch.setattr(train_module, "evaluate_perplexity", fake_perplexity)
+    monkeypatch.setattr(training, "evaluate_perplexity", fake_perplexity)
     for restore in (True, False):
         model = _model(len(vocab), hidden=8)
         loader = WindowLoader(tokens[:1000], 8, 16)
@@ -229,3 +238,60 @@ def test_plot_history_is_labelled():
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "perplexity"
     assert "7.50" in ax.get_title() and ax.get_legend() is not None
+
+
+class _Recorder(Callback):
+    """Keeps what the loop reports: the epochs seen at every epoch's end, and the final history."""
+
+    def __init__(self):
+        self.epochs_seen: list[list[float]] = []
+        self.final: History | None = None
+
+    def on_epoch_end(self, history: History) -> None:
+        self.epochs_seen.append(list(history.epochs))
+
+    def on_train_end(self, history: History) -> None:
+        self.final = history
+
+
+def test_callbacks_hear_every_epoch_and_the_end(small):
+    vocab, tokens, val = small
+    recorder = _Recorder()
+    model = _model(len(vocab), hidden=8)
+    h = train(model, WindowLoader(tokens[:2000], 8, 16), val, 3, 1e-2, "adam", callbacks=[recorder], **_quiet())
+    assert recorder.epochs_seen == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0]]
+    assert recorder.final is h
+
+
+def test_the_package_train_plots_only_in_a_notebook(small, monkeypatch):
+    """``d2lutil.train`` is the loop plus a LivePlot subscribed in a notebook; outside one, none is made."""
+    vocab, tokens, val = small
+    assert d2lutil.train is plot.train
+    made: list[str] = []
+    monkeypatch.setattr(plot, "LivePlot", lambda title: made.append(title) or _Recorder())
+    for notebook in (False, True):
+        monkeypatch.setattr(plot, "in_notebook", lambda notebook=notebook: notebook)
+        model = _model(len(vocab), hidden=8)
+        d2lutil.train(model, WindowLoader(tokens[:1000], 8, 16), val, 1, 1e-2, optimizer="adam", progress=False)
+    assert made == ["RNNLM training"]
+
+
+def test_optimize_takes_one_step_per_batch():
+    model = nn.Linear(3, 1)
+    batches = [(torch.randn(4, 3), torch.randn(4, 1)) for _ in range(5)]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = list(optimize(model, batches, lambda X, Y: (F.mse_loss(model(X), Y), len(Y)), opt, clip=None))
+    assert len(steps) == 5 and all(s.targets == 4 and s.seconds > 0 and s.loss >= 0 for s in steps)
+    assert steps[-1].loss < steps[0].loss or steps[0].loss < 1e-6
+
+
+def test_train_recipe_uses_every_field(small):
+    vocab, tokens, val = small
+    data = TimeMachine(vocab, tokens, val)
+    recipe = Recipe(batch_size=8, num_steps=16, lr=1e-2, optimizer="adam", num_epochs=2)
+    model = _model(len(vocab), hidden=8)
+    h = train_recipe(model, data, recipe, train_chars=2000)
+    assert h.epochs == [1.0, 2.0]
+    assert h.tokens == 2 * len(WindowLoader(tokens[:2000], 8, 16)) * 8 * 16
+    stopped = train_recipe(_model(len(vocab), hidden=8), data, Recipe(8, 16, 1e-2, "adam", num_epochs=9, max_seconds=0))
+    assert stopped.tokens == 8 * 16 and len(stopped.epochs) == 1

@@ -1,40 +1,30 @@
-"""Training, evaluation and generation for the character language models.
+"""The training loop, perplexity and generation for the chapter's models.
 
-One function, :func:`train`, trains every model of the chapter: SGD, Adam or AdamW, gradient
-clipping, training and held-out perplexity per epoch, tokens per second, a tqdm progress bar and,
-in a notebook, a live plot of the curves that redraws in place.
+:func:`optimize` is the one optimisation loop of the package (forward, backward, clipping, a
+step, timed); :func:`train` runs it over epochs of a language model's windows, measures training
+and held-out perplexity and tells its callbacks after every epoch, as minGPT's trainer does: the
+loop prints nothing itself but a tqdm bar, and a live plot (:class:`d2lutil.plot.LivePlot`) is one
+such callback. :class:`Recipe` names a run's hyper-parameters once; :func:`train_recipe` trains
+a model on The Time Machine with it.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import random
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from d2lutil.data import Vocab, WindowLoader
+from d2lutil.data import TimeMachine, Vocab, WindowLoader
 
 Optimizer = Literal["sgd", "adam", "adamw"]
-
-
-def try_gpu(i: int = 0) -> torch.device:
-    """The i-th CUDA GPU if there is one, else the CPU (as in d2l)."""
-    if torch.cuda.device_count() > i:
-        return torch.device(f"cuda:{i}")
-    return torch.device("cpu")
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python's and torch's generators so that a rerun prints the same numbers."""
-    random.seed(seed)
-    torch.manual_seed(seed)
 
 
 @dataclass
@@ -108,6 +98,66 @@ def make_optimizer(model: nn.Module, name: Optimizer, lr: float, weight_decay: f
     raise ValueError(f"unknown optimizer {name!r}: choose 'sgd', 'adam' or 'adamw'")
 
 
+class Callback:
+    """What :func:`train` tells the code that follows a run (a live plot, a logger, a test).
+
+    Subclass it and override the events you need; the others do nothing.
+    """
+
+    def on_epoch_end(self, history: History) -> None:
+        """After every epoch, once the epoch's figures are in ``history``."""
+
+    def on_train_end(self, history: History) -> None:
+        """Once, when training stops."""
+
+
+class StepResult(NamedTuple):
+    """One optimisation step: its mean loss, how many targets it averaged over, its time in seconds."""
+
+    loss: float
+    targets: int
+    seconds: float
+
+
+def optimize(
+    model: nn.Module,
+    batches: Iterable[tuple[Tensor, Tensor]],
+    loss_of: Callable[[Tensor, Tensor], tuple[Tensor, int]],
+    opt: torch.optim.Optimizer,
+    clip: float | None = 1.0,
+) -> Iterator[StepResult]:
+    """Take one optimisation step per batch, yielding each step's figures; the caller decides when to stop.
+
+    ``loss_of(X, Y) -> (mean loss, number of targets)`` runs the model (moving the batch to its
+    device is part of it, and of the timed step). ``clip`` bounds the gradient's global norm.
+    """
+    for X, Y in batches:
+        start = time.perf_counter()
+        loss, count = loss_of(X, Y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+        value = float(loss.detach())  # float() waits for the device, so the timing is honest
+        yield StepResult(value, count, time.perf_counter() - start)
+
+
+class _LanguageModelLoss:
+    """Cross-entropy of a language model on windows (B, T); with a sequential loader the state
+    is carried from one window to the next (detached, so backward stops at the window's start)."""
+
+    def __init__(self, model: nn.Module, device: torch.device, carry_state: bool):
+        self.model, self.device, self.carry_state = model, device, carry_state
+        self.state: Tensor | tuple[Tensor, ...] | None = None
+
+    def __call__(self, X: Tensor, Y: Tensor) -> tuple[Tensor, int]:
+        X, Y = X.to(self.device), Y.to(self.device)
+        logits, state = self.model(X, self.state if self.carry_state else None)
+        self.state = _detach(state)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1)), Y.numel()
+
+
 def train(
     model: nn.Module,
     train_iter: WindowLoader,
@@ -120,54 +170,39 @@ def train(
     device: torch.device | None = None,
     max_seconds: float | None = None,
     restore_best: bool = False,
-    plot: bool = True,
     progress: bool = True,
     title: str = "",
+    callbacks: Sequence[Callback] = (),
 ) -> History:
     """Train a language model ``model(tokens (B, T)) -> (logits (B, T, V), state)``.
 
     After every epoch the held-out perplexity on ``val_tokens`` (n,) is measured with
-    :func:`evaluate_perplexity`. ``max_seconds`` stops training once that much training time has
-    passed (the last epoch is then partial). ``restore_best`` loads back the weights of the epoch
-    with the lowest held-out perplexity. In a notebook, ``plot`` draws the curves live.
+    :func:`evaluate_perplexity` and every callback's ``on_epoch_end(history)`` is called.
+    ``max_seconds`` stops training once that much training time has passed (the last epoch is
+    then partial). ``restore_best`` loads back the weights of the epoch with the lowest held-out
+    perplexity. ``progress`` shows a tqdm bar titled ``title``.
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be at least 1, got {num_epochs}")
     device = device or next(model.parameters()).device
     model.to(device)
     opt = make_optimizer(model, optimizer, lr, weight_decay)
+    loss_of = _LanguageModelLoss(model, device, carry_state=train_iter.sequential)
     history = History()
-    live = None
-    if plot:
-        from d2lutil.plot import LivePlot
-
-        live = LivePlot.in_notebook(title or f"{type(model).__name__} training")
     best: tuple[float, dict[str, Tensor]] | None = None
     batches = len(train_iter)
     bar = tqdm(total=num_epochs * batches, disable=not progress, desc=title or "training", unit="batch")
     stop = False
     for epoch in range(num_epochs):
         model.train()
-        state = None
+        loss_of.state = None
         loss_sum, count, done = 0.0, 0, 0
-        for X, Y in train_iter:
-            start = time.perf_counter()
-            X, Y = X.to(device), Y.to(device)
-            if not train_iter.sequential:
-                state = None
-            logits, state = model(X, state)
-            state = _detach(state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip)
-            opt.step()
-            loss_sum += float(loss.detach()) * Y.numel()  # float() waits for the device, so the timing is honest
-            count += Y.numel()
+        for step in optimize(model, train_iter, loss_of, opt, clip):
+            loss_sum += step.loss * step.targets
+            count += step.targets
             done += 1
-            history.train_seconds += time.perf_counter() - start
-            history.tokens += Y.numel()
+            history.train_seconds += step.seconds
+            history.tokens += step.targets
             bar.update(1)
             if max_seconds is not None and history.train_seconds >= max_seconds:
                 stop = True
@@ -179,16 +214,69 @@ def train(
         bar.set_postfix(train_ppl=f"{history.train_ppl[-1]:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}")
         if restore_best and history.val_ppl[-1] <= (best[0] if best else math.inf):
             best = (history.val_ppl[-1], copy.deepcopy(model.state_dict()))
-        if live is not None:
-            live.update(history)
+        for callback in callbacks:
+            callback.on_epoch_end(history)
         if stop:
             break
     bar.close()
-    if live is not None:
-        live.close()
+    for callback in callbacks:
+        callback.on_train_end(history)
     if restore_best and best is not None:
         model.load_state_dict(best[1])
     return history
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The hyper-parameters of one language-model run, named once.
+
+    Windows of ``num_steps`` characters in batches of ``batch_size``; the optimizer, its learning
+    rate, gradient clipping and weight decay; ``num_epochs`` passes over the training part, or
+    fewer when ``max_seconds`` of training time run out first.
+    """
+
+    batch_size: int
+    num_steps: int
+    lr: float
+    optimizer: Optimizer = "sgd"
+    clip: float | None = 1.0
+    weight_decay: float = 0.0
+    num_epochs: int = 1
+    max_seconds: float | None = None
+
+
+def train_recipe(
+    model: nn.Module,
+    data: TimeMachine,
+    recipe: Recipe,
+    seed: int = 0,
+    train_chars: int | None = None,
+    device: torch.device | None = None,
+    restore_best: bool = False,
+    progress: bool = False,
+    title: str = "",
+) -> History:
+    """Train ``model`` on the book's training part as ``recipe`` says; held-out perplexity on its last 10%.
+
+    ``seed`` orders the random windows; ``train_chars`` keeps only the first that many
+    training characters (None: all of them).
+    """
+    tokens = data.train_tokens if train_chars is None else data.train_tokens[:train_chars]
+    return train(
+        model,
+        WindowLoader(tokens, recipe.batch_size, recipe.num_steps, seed=seed),
+        data.val_tokens,
+        num_epochs=recipe.num_epochs,
+        lr=recipe.lr,
+        optimizer=recipe.optimizer,
+        clip=recipe.clip,
+        weight_decay=recipe.weight_decay,
+        device=device,
+        max_seconds=recipe.max_seconds,
+        restore_best=restore_best,
+        progress=progress,
+        title=title,
+    )
 
 
 def _check_prefix(prefix: str, vocab: Vocab) -> None:
