@@ -1,110 +1,54 @@
-"""The Time Machine as d2l uses it: locating the file, tokens, vocabulary, split and minibatches.
+"""The Time Machine as d2l uses it: tokens, vocabulary, split and minibatches.
 
-The file is looked for, in order, in ``data_dir`` (an argument), in ``$D2LUTIL_DATA_DIR``, in the
-per-user cache, and finally downloaded from the address d2l downloads it from, with its sha1
-checked before it is written (atomically) into the cache.
+The text ships with the package; where it is looked for (``data_dir=``/``$D2LUTIL_DATA_DIR``, the
+packaged copy, the user cache, a download) is :mod:`d2lutil.corpus`, whose names are re-exported
+here. Every public function checks its arguments at the boundary: a wrong type raises
+``TypeError``, a wrong value ``ValueError``, each naming the argument, the value and the fix.
 """
 
 from __future__ import annotations
 
 import collections
-import hashlib
-import os
 import re
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from d2lutil import settings
+from d2lutil._checks import check_bool, check_int, check_path, check_real, check_tokens, show
+from d2lutil.corpus import FILENAME, SHA1, URL, download, locate_time_machine, sha1_of
 
-FILENAME = "timemachine.txt"
-URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
-SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+__all__ = [
+    "FILENAME",
+    "SHA1",
+    "UNK",
+    "URL",
+    "TimeMachine",
+    "Vocab",
+    "WindowLoader",
+    "download",
+    "load_corpus_time_machine",
+    "load_data_time_machine",
+    "load_time_machine",
+    "locate_time_machine",
+    "preprocess",
+    "read_time_machine",
+    "sha1_of",
+    "split_train_val",
+]
+
 UNK = "<unk>"
-
-
-def sha1_of(path: Path) -> str:
-    """The hex sha1 of a file's bytes."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def download(url: str, folder: Path, sha1: str = SHA1, timeout: float = 30.0) -> Path:
-    """Download ``url`` into ``folder``, check its sha1, and only then move it into place.
-
-    A failed or corrupt download leaves nothing behind. Raises ``FileNotFoundError`` (the file
-    cannot be had: the message says where to put it by hand) or ``ValueError`` (wrong checksum).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / url.rsplit("/", 1)[-1]
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        try:
-            # the temporary file is opened first so that its descriptor is closed even when the request fails
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                out.write(response.read())
-        except (urllib.error.URLError, OSError) as err:
-            raise FileNotFoundError(
-                f"Could not download {url} ({err}). Download it by hand and put it at {target}, "
-                f"or set D2LUTIL_DATA_DIR to the folder that holds {target.name}."
-            ) from err
-        got = sha1_of(tmp)
-        if got != sha1:
-            raise ValueError(
-                f"The file downloaded from {url} has sha1 {got}, expected {sha1}: it is corrupt or "
-                f"not the right file, so it was not kept. Try again, or put the right file at {target}."
-            )
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
-
-
-def locate_time_machine(data_dir: str | Path | None = None, url: str = URL) -> Path:
-    """The path of a verified ``timemachine.txt``: from ``data_dir``, ``$D2LUTIL_DATA_DIR``,
-    the per-user cache, or a fresh download into the cache, in that order.
-
-    A folder that is named explicitly (argument or environment) must hold a good file: a missing
-    one raises ``FileNotFoundError`` and a corrupt one ``ValueError``, each saying what to do.
-    """
-    named = Path(data_dir).expanduser() if data_dir is not None else settings.data_dir_from_env()
-    if named is not None:
-        path = named / FILENAME
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{path} does not exist. Put The Time Machine text ({FILENAME}, sha1 {SHA1}) there, "
-                f"or point D2LUTIL_DATA_DIR (or data_dir=) at the folder that holds it, or unset it "
-                f"to download into {settings.cache_dir()}."
-            )
-        _check(path)
-        return path
-    cached = settings.cache_dir() / FILENAME
-    if cached.is_file():
-        _check(cached)
-        return cached
-    return download(url, settings.cache_dir())
-
-
-def _check(path: Path) -> None:
-    got = sha1_of(path)
-    if got != SHA1:
-        raise ValueError(
-            f"{path} has sha1 {got}, expected {SHA1}: it is not the d2l copy of The Time Machine "
-            "or it is damaged. Delete it and run again to download a fresh copy."
-        )
 
 
 def preprocess(text: str) -> str:
     """Lower-case ``text`` and fold every run of non-letters into one space (as d2l does)."""
+    if not isinstance(text, str):
+        raise TypeError(
+            f"text must be a str, got {show(text)}" + (": decode it first" if isinstance(text, bytes) else "")
+        )
     return re.sub("[^A-Za-z]+", " ", text).lower()
 
 
@@ -113,21 +57,48 @@ def read_time_machine(data_dir: str | Path | None = None) -> str:
     return preprocess(locate_time_machine(data_dir).read_text(encoding="utf-8"))
 
 
+def _check_token_list(name: str, tokens: Iterable[Any]) -> list[str]:
+    """``tokens`` as a list, after checking each is a str (the position of the first that is not is named)."""
+    if isinstance(tokens, (bytes, bytearray, torch.Tensor, np.ndarray)) or not isinstance(tokens, Iterable):
+        raise TypeError(f"{name} must be a str or an iterable of str tokens, got {show(tokens)}")
+    items = list(tokens)
+    for i, token in enumerate(items):
+        if not isinstance(token, str):
+            fix = (
+                "flatten lines of tokens first ([t for line in lines for t in line])"
+                if isinstance(token, (list, tuple))
+                else "a vocabulary maps strings to indices (for indices to tokens use vocab.to_tokens)"
+            )
+            raise TypeError(f"{name}[{i}] must be a str token, got {show(token)}: {fix}")
+    return items
+
+
 class Vocab:
     """A vocabulary: ``<unk>`` at index 0, then the tokens by falling frequency (ties by token).
 
-    ``vocab[token]`` and ``vocab[list_of_tokens]`` give indices (unknown tokens map to 0);
-    ``vocab.to_tokens(indices)`` goes back.
+    ``Vocab(text)`` counts the tokens of ``text`` (a str is its characters) and keeps those seen at
+    least ``min_freq`` times; ``Vocab(idx_to_token=[...])`` rebuilds a saved one (``<unk>`` first,
+    no repeats). ``vocab[token]`` and ``vocab[list_of_tokens]`` give indices (unknown tokens map to
+    0); ``vocab.to_tokens(indices)`` goes back and refuses an index outside ``0 .. len(vocab) - 1``.
     """
 
-    def __init__(self, tokens: Iterable[str] = (), min_freq: int = 0, idx_to_token: Sequence[str] | None = None):
+    def __init__(
+        self, tokens: Iterable[str] | None = None, min_freq: int = 0, idx_to_token: Sequence[str] | None = None
+    ):
+        min_freq = check_int("min_freq", min_freq, minimum=0)
         if idx_to_token is not None:
-            if not idx_to_token or idx_to_token[0] != UNK:
-                raise ValueError(f"idx_to_token must start with {UNK!r}, got {list(idx_to_token)[:3]}")
-            self.idx_to_token = list(idx_to_token)
+            if tokens is not None:
+                raise ValueError("give either tokens (to count) or idx_to_token (a saved vocabulary), not both")
+            names = _check_token_list("idx_to_token", idx_to_token)
+            if not names or names[0] != UNK:
+                raise ValueError(f"idx_to_token must start with {UNK!r}, got {names[:3]}: put {UNK!r} at index 0")
+            repeated = [t for t, n in collections.Counter(names).items() if n > 1]
+            if repeated:
+                raise ValueError(f"idx_to_token lists {repeated[:5]} more than once: every token needs one index")
+            self.idx_to_token = names
             self.token_freqs: list[tuple[str, int]] = []
         else:
-            counts = collections.Counter(tokens)
+            counts = collections.Counter(_check_token_list("tokens", () if tokens is None else tokens))
             self.token_freqs = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
             self.idx_to_token = [UNK] + [t for t, f in self.token_freqs if f >= min_freq and t != UNK]
         self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
@@ -136,18 +107,34 @@ class Vocab:
         return len(self.idx_to_token)
 
     def __getitem__(self, tokens: str | Sequence[str]) -> int | list[int]:
+        """The index of one token (a str), or the list of indices of a sequence of tokens."""
         if isinstance(tokens, str) and (len(tokens) == 1 or tokens in self.token_to_idx):
             return self.token_to_idx.get(tokens, self.unk)
-        return [self.token_to_idx.get(t, self.unk) for t in tokens]
+        if isinstance(tokens, (int, np.integer, torch.Tensor)):
+            raise TypeError(f"vocab[tokens] takes str tokens, got {show(tokens)}: for indices use vocab.to_tokens(...)")
+        return [self.token_to_idx.get(t, self.unk) for t in _check_token_list("tokens", tokens)]
 
     def to_tokens(self, indices: int | Iterable[int]) -> str | list[str]:
-        if isinstance(indices, int) or getattr(indices, "ndim", None) == 0:  # also a 0-d tensor or NumPy scalar
-            return self.idx_to_token[int(indices)]  # type: ignore[arg-type]
-        return [self.idx_to_token[int(i)] for i in indices]
+        """The token of one index (an int, NumPy integer or 0-d tensor), or the tokens of a 1-D sequence."""
+        if isinstance(indices, (str, bytes)):
+            raise TypeError(f"indices must be integers, got {show(indices)}: for tokens to indices use vocab[...]")
+        if getattr(indices, "ndim", None) == 0 or not isinstance(indices, Iterable):
+            return self.idx_to_token[self._index(indices, "indices")]
+        if getattr(indices, "ndim", 1) != 1:
+            raise ValueError(
+                f"indices must be one index or a 1-D sequence, got shape {tuple(indices.shape)}: "  # type: ignore[attr-defined]
+                "convert one row at a time"
+            )
+        return [self.idx_to_token[self._index(i, f"indices[{n}]")] for n, i in enumerate(indices)]
+
+    def _index(self, value: Any, name: str) -> int:
+        return check_int(
+            name, value, 0, len(self) - 1, fix=f"this vocabulary has {len(self)} tokens, indices 0 to {len(self) - 1}"
+        )
 
     def unknown(self, tokens: Iterable[str]) -> list[str]:
         """The distinct tokens of ``tokens`` that the vocabulary does not know, in order seen."""
-        return list(dict.fromkeys(t for t in tokens if t not in self.token_to_idx))
+        return list(dict.fromkeys(t for t in _check_token_list("tokens", tokens) if t not in self.token_to_idx))
 
     @property
     def unk(self) -> int:
@@ -156,6 +143,8 @@ class Vocab:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self.idx_to_token == other.idx_to_token
 
+    __hash__ = None  # type: ignore[assignment]  # mutable lists inside: equal vocabularies, no hash
+
     def __repr__(self) -> str:
         return f"Vocab({len(self)} tokens: {self.idx_to_token[:8]}...)"
 
@@ -163,13 +152,17 @@ class Vocab:
 def split_train_val(corpus: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a token sequence (n,) into its first ``1 - val_fraction`` and its last ``val_fraction``.
 
-    The two parts never overlap: ``train`` is ``corpus[:k]`` and ``val`` is ``corpus[k:]``.
+    The two parts never overlap and are never empty: ``train`` is ``corpus[:k]`` and ``val`` is
+    ``corpus[k:]`` with ``k = round(n * (1 - val_fraction))``.
     """
-    if corpus.dim() != 1:
-        raise ValueError(f"corpus must be a 1-D tensor of token indices, got shape {tuple(corpus.shape)}")
-    if not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+    corpus = check_tokens("corpus", corpus)
+    val_fraction = check_real("val_fraction", val_fraction, 0.0, 1.0, inclusive=(False, False))
     k = round(len(corpus) * (1.0 - val_fraction))
+    if not 0 < k < len(corpus):
+        raise ValueError(
+            f"val_fraction={val_fraction} of {len(corpus)} tokens leaves an empty part (training {k}, held out "
+            f"{len(corpus) - k}): give a longer corpus or a val_fraction nearer 0.5"
+        )
     return corpus[:k], corpus[k:]
 
 
@@ -183,11 +176,9 @@ class WindowLoader:
     """
 
     def __init__(self, tokens: torch.Tensor, batch_size: int, num_steps: int, sequential: bool = False, seed: int = 0):
-        if tokens.dim() != 1:
-            raise ValueError(f"tokens must be a 1-D tensor of token indices, got shape {tuple(tokens.shape)}")
-        for name, value in (("batch_size", batch_size), ("num_steps", num_steps)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        tokens = check_tokens("tokens", tokens)
+        batch_size = check_int("batch_size", batch_size, minimum=1, fix="e.g. 32")
+        num_steps = check_int("num_steps", num_steps, minimum=1, fix="e.g. 35")
         need = batch_size * num_steps + num_steps + 1
         if len(tokens) < need:
             raise ValueError(
@@ -195,7 +186,8 @@ class WindowLoader:
                 f"(need at least {need}): use a smaller batch_size or num_steps."
             )
         self.tokens, self.batch_size, self.num_steps = tokens, batch_size, num_steps
-        self.sequential = sequential
+        self.sequential = check_bool("sequential", sequential)
+        seed = check_int("seed", seed, minimum=0, maximum=2**63 - 1)
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:
@@ -231,6 +223,17 @@ class TimeMachine:
     train_tokens: torch.Tensor  # (n_train,) int64: the first 90% of the characters
     val_tokens: torch.Tensor  # (n_val,) int64: the last 10%
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.vocab, Vocab):
+            raise TypeError(f"vocab must be a d2lutil.data.Vocab, got {show(self.vocab)}")
+        for name in ("train_tokens", "val_tokens"):
+            tokens = check_tokens(name, getattr(self, name))
+            if len(tokens) and int(tokens.max()) >= len(self.vocab):
+                raise ValueError(
+                    f"{name} holds index {int(tokens.max())}, but the vocabulary has only {len(self.vocab)} "
+                    "tokens: encode the text with this vocabulary"
+                )
+
     def train_iter(self, batch_size: int, num_steps: int, sequential: bool = False, seed: int = 0) -> WindowLoader:
         """Minibatches over the training part (see :class:`WindowLoader`)."""
         return WindowLoader(self.train_tokens, batch_size, num_steps, sequential, seed)
@@ -244,7 +247,8 @@ def load_corpus_time_machine(data_dir: str | Path | None = None) -> tuple[torch.
 
 
 def load_time_machine(data_dir: str | Path | None = None, val_fraction: float = 0.1) -> TimeMachine:
-    """The book split into its first 90% (training) and last 10% (held out)."""
+    """The book split into its first ``1 - val_fraction`` (training) and last ``val_fraction`` (held out)."""
+    check_real("val_fraction", val_fraction, 0.0, 1.0, inclusive=(False, False))
     corpus, vocab = load_corpus_time_machine(data_dir)
     train, val = split_train_val(corpus, val_fraction)
     return TimeMachine(vocab, train, val)
@@ -254,5 +258,10 @@ def load_data_time_machine(
     batch_size: int, num_steps: int, sequential: bool = False, data_dir: str | Path | None = None
 ) -> tuple[WindowLoader, Vocab]:
     """d2l's familiar pair: a minibatch iterator over the training part, and the vocabulary."""
+    check_int("batch_size", batch_size, minimum=1, fix="e.g. 32")
+    check_int("num_steps", num_steps, minimum=1, fix="e.g. 35")
+    check_bool("sequential", sequential)
+    if data_dir is not None:
+        check_path("data_dir", data_dir)
     data = load_time_machine(data_dir)
     return data.train_iter(batch_size, num_steps, sequential), data.vocab

@@ -186,20 +186,24 @@ def test_time_machine_iterators(time_machine):
 
 
 @pytest.mark.parametrize(
-    "kwargs,message",
+    "kwargs,error,message",
     [
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"batch_size": -4}, "batch_size must be a positive integer, got -4"),
-        ({"batch_size": 2.5}, "batch_size must be a positive integer, got 2.5"),
-        ({"num_steps": 0}, "num_steps must be a positive integer"),
-        ({"num_steps": -1}, "num_steps must be a positive integer"),
-        ({"num_steps": 7.0}, "num_steps must be a positive integer"),
-        ({"batch_size": 50, "num_steps": 20}, r"too few for batch_size=50 x num_steps=20 \(need at least 1021\)"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an integer at least 1, got 0"),
+        ({"batch_size": -4}, ValueError, "batch_size must be an integer at least 1, got -4"),
+        ({"batch_size": 2.5}, TypeError, r"batch_size must be an integer, got 2.5 \(float\)"),
+        ({"num_steps": 0}, ValueError, "num_steps must be an integer at least 1"),
+        ({"num_steps": -1}, ValueError, "num_steps must be an integer at least 1"),
+        ({"num_steps": 7.0}, TypeError, "num_steps must be an integer"),
+        (
+            {"batch_size": 50, "num_steps": 20},
+            ValueError,
+            r"too few for batch_size=50 x num_steps=20 \(need at least 1021\)",
+        ),
     ],
 )
-def test_window_loader_bad_input(kwargs, message):
+def test_window_loader_bad_input(kwargs, error, message):
     args = {"tokens": torch.arange(1000), "batch_size": 4, "num_steps": 7, **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         WindowLoader(**args)
 
 

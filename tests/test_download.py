@@ -1,4 +1,6 @@
-"""The download path for real: a local HTTP server on 127.0.0.1 that the test starts and stops."""
+"""Where the book comes from: the packaged copy, the override, the cache, and the download path for
+real: a local HTTP server on 127.0.0.1 that the test starts and stops, and raw-socket servers that
+misbehave (cut the body short, reply garbage, reset, stall, trickle, send too much)."""
 
 from __future__ import annotations
 
@@ -8,11 +10,13 @@ import os
 import shutil
 import socket
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from d2lutil import data, settings
+from d2lutil import corpus, data, settings
 from d2lutil.data import FILENAME, SHA1, download, locate_time_machine, sha1_of
 
 
@@ -21,13 +25,18 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+_PACKAGED_BOOK = corpus.PACKAGED  # kept before any test hides it
+
+
 @pytest.fixture
 def real_file() -> Path:
-    """The real timemachine.txt, from D2LUTIL_DATA_DIR (set by the root conftest)."""
+    """The real timemachine.txt: from D2LUTIL_DATA_DIR when it holds one, else the packaged copy."""
     folder = settings.data_dir_from_env()
-    if folder is None or not (folder / FILENAME).is_file():
-        pytest.skip("D2LUTIL_DATA_DIR does not hold timemachine.txt")
-    return folder / FILENAME
+    if folder is not None and (folder / FILENAME).is_file():
+        return folder / FILENAME
+    if not _PACKAGED_BOOK.is_file():
+        pytest.skip("neither D2LUTIL_DATA_DIR nor the package holds timemachine.txt")
+    return _PACKAGED_BOOK
 
 
 @pytest.fixture
@@ -58,6 +67,21 @@ def closed_port() -> int:
 
 def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def _fds_into(folder: Path) -> list[str]:
+    """The files under ``folder`` that this process holds open (Linux; empty elsewhere)."""
+    if not os.path.isdir("/proc/self/fd"):
+        return []
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            held.append(target)
+    return held
 
 
 def test_good_file_is_saved_and_verified(server, tmp_path, real_file):
@@ -106,9 +130,10 @@ def test_missing_file_on_the_server(server, tmp_path):
 
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch) -> Path:
-    """No D2LUTIL_DATA_DIR, and the per-user cache in tmp_path."""
+    """No D2LUTIL_DATA_DIR, no packaged copy (as if removed), and the per-user cache in tmp_path."""
     monkeypatch.delenv("D2LUTIL_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(corpus, "PACKAGED", tmp_path / "removed" / FILENAME)
     return tmp_path / "xdg" / "d2lutil"
 
 
@@ -153,3 +178,224 @@ def test_data_dir_argument_wins_over_the_environment(tmp_path, monkeypatch, real
     assert locate_time_machine(real_file.parent) == real_file
     with pytest.raises(FileNotFoundError, match="empty"):
         locate_time_machine()
+
+
+# ---------------------------------------------------------------- the packaged copy (issue 16)
+
+
+def test_the_book_ships_with_the_package():
+    assert corpus.PACKAGED.is_file(), "d2lutil/corpus/timemachine.txt is missing from the package"
+    assert corpus.PACKAGED.stat().st_size == 178_979 and sha1_of(corpus.PACKAGED) == SHA1
+
+
+def test_package_data_carries_the_book():
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert "corpus/*.txt" in pyproject["tool"]["setuptools"]["package-data"]["d2lutil"]
+
+
+def test_with_nothing_set_the_packaged_copy_is_used_offline(tmp_path, monkeypatch, closed_port):
+    monkeypatch.delenv("D2LUTIL_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert locate_time_machine(url=f"http://127.0.0.1:{closed_port}/{FILENAME}") == corpus.PACKAGED
+    assert len(data.read_time_machine()) == 173_428
+    assert not (tmp_path / "xdg").exists()  # nothing was downloaded or cached
+
+
+def test_the_override_wins_over_the_packaged_copy(tmp_path, monkeypatch, real_file):
+    shutil.copyfile(real_file, tmp_path / FILENAME)
+    monkeypatch.setenv("D2LUTIL_DATA_DIR", str(tmp_path))
+    assert locate_time_machine() == tmp_path / FILENAME
+    monkeypatch.setenv("D2LUTIL_DATA_DIR", str(tmp_path / "nothing-here"))  # named, so it must hold the file
+    with pytest.raises(FileNotFoundError, match="nothing-here"):
+        locate_time_machine()
+
+
+def test_a_damaged_packaged_copy_is_skipped_with_a_warning(tmp_path, monkeypatch, server, fresh_cache):
+    damaged = tmp_path / "pkg" / FILENAME
+    damaged.parent.mkdir()
+    damaged.write_text("not the book")
+    monkeypatch.setattr(corpus, "PACKAGED", damaged)
+    with pytest.warns(UserWarning, match="damaged"):
+        path = locate_time_machine(url=f"{server}/{FILENAME}")
+    assert path == fresh_cache / FILENAME and sha1_of(path) == SHA1
+
+
+def test_a_cache_folder_that_is_a_file(server, fresh_cache):
+    fresh_cache.parent.mkdir(parents=True)
+    fresh_cache.write_text("a file where the cache folder should be")
+    with pytest.raises(FileNotFoundError, match=r"is a file, not a folder.*XDG_CACHE_HOME"):
+        locate_time_machine(url=f"{server}/{FILENAME}")
+
+
+def test_a_data_dir_that_is_a_file(tmp_path, real_file):
+    with pytest.raises(FileNotFoundError, match="is a file, not a folder"):
+        locate_time_machine(real_file)
+
+
+# ---------------------------------------------------------------- servers that misbehave (issue 14)
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+
+@pytest.fixture
+def raw_server():
+    """start(behaviour) -> the address of a server on 127.0.0.1 that reads a request, then runs
+    behaviour(connection, stop) for each connection; everything stops at the end of the test."""
+    stop = threading.Event()
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def handle(conn: socket.socket, behaviour: Behaviour) -> None:
+        with conn:
+            try:
+                conn.settimeout(5)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    request += chunk
+                behaviour(conn, stop)
+            except OSError:
+                pass
+
+    def serve(listener: socket.socket, behaviour: Behaviour) -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            worker = threading.Thread(target=handle, args=(conn, behaviour), daemon=True)
+            threads.append(worker)
+            worker.start()
+
+    def start(behaviour: Behaviour) -> str:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.05)
+        listeners.append(listener)
+        thread = threading.Thread(target=serve, args=(listener, behaviour), daemon=True)
+        threads.append(thread)
+        thread.start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/{FILENAME}"
+
+    yield start
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    for listener in listeners:
+        listener.close()
+
+
+def _headers(length: int | None = 178_979) -> bytes:
+    size = f"Content-Length: {length}\r\n" if length is not None else ""
+    return f"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n{size}Connection: close\r\n\r\n".encode()
+
+
+def _cut_short(conn, stop):
+    conn.sendall(_headers() + b"x" * 1000)  # then closes: 1,000 of 178,979 bytes
+
+
+def _garbage(conn, stop):
+    conn.sendall(b"HELLO, THIS IS NOT HTTP\r\n\r\n")
+
+
+def _reset(conn, stop):
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
+
+
+def _stall(conn, stop):
+    stop.wait(10)
+
+
+def _trickle_body(conn, stop):
+    conn.sendall(_headers())
+    while not stop.wait(0.02):
+        conn.sendall(b"x")  # one byte every 20 ms: every single read succeeds, the whole never ends
+
+
+def _trickle_headers(conn, stop):
+    for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"y" * 10_000:
+        if stop.wait(0.02):
+            return
+        conn.sendall(bytes([byte]))
+
+
+def _huge_announced(conn, stop):
+    conn.sendall(_headers(10**12) + b"x" * 1000)
+
+
+def _endless_without_length(conn, stop):
+    conn.sendall(_headers(None))
+    while not stop.is_set():
+        conn.sendall(b"x" * 65536)
+
+
+def _server_error(conn, stop):
+    conn.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "behaviour,why",
+    [
+        (_cut_short, "IncompleteRead|ended after"),
+        (_garbage, "BadStatusLine|RemoteDisconnected"),
+        (_reset, "Connection|reset|RemoteDisconnected"),
+        (_stall, "timed out|deadline"),
+        (_server_error, "500"),
+        (_huge_announced, "more than the cap"),
+        (_endless_without_length, "more than the cap"),
+    ],
+)
+def test_every_server_fault_is_the_documented_error(raw_server, tmp_path, behaviour, why):
+    folder = tmp_path / "cache"
+    with pytest.raises(FileNotFoundError, match=why) as err:
+        download(raw_server(behaviour), folder, timeout=1.0, deadline=5.0, max_bytes=1_000_000)
+    assert f"put it at {folder / FILENAME}" in str(err.value)  # the by-hand instructions
+    assert os.listdir(folder) == []  # no partial file
+    assert not _fds_into(folder)  # and no descriptor left open on the temporary file
+
+
+@pytest.mark.parametrize("behaviour", [_trickle_body, _trickle_headers])
+def test_a_trickling_server_meets_the_overall_deadline(raw_server, tmp_path, behaviour):
+    folder = tmp_path / "cache"
+    url = raw_server(behaviour)
+    started = time.monotonic()
+    with pytest.raises(FileNotFoundError, match=r"deadline of 1 s") as err:
+        download(url, folder, timeout=5.0, deadline=1.0)
+    assert time.monotonic() - started < 3.0, "the deadline was not kept"
+    assert "put it at" in str(err.value)
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        ({"url": "ftp://example.org/x.txt"}, ValueError, "http:// or https://"),
+        ({"url": 42}, ValueError, r"url must be .* got 42 \(int\)"),
+        ({"url": "http://127.0.0.1:9/"}, ValueError, "does not end in a file name"),
+        ({"folder": None}, TypeError, "folder must be a path"),
+        ({"folder": ""}, TypeError, "folder must be a path"),
+        ({"sha1": "abc"}, ValueError, "sha1 must be 40 lower-case hex digits"),
+        ({"timeout": 0}, ValueError, "timeout must be a finite number"),
+        ({"timeout": "30"}, TypeError, "timeout must be a real number"),
+        ({"deadline": float("nan")}, ValueError, "deadline must be a finite number"),
+        ({"deadline": -1}, ValueError, "deadline"),
+        ({"max_bytes": 0}, ValueError, "max_bytes must be an integer at least 1"),
+        ({"max_bytes": True}, TypeError, "max_bytes must be an integer"),
+    ],
+)
+def test_download_bad_arguments(tmp_path, kwargs, error, message):
+    args = {"url": f"http://127.0.0.1:9/{FILENAME}", "folder": tmp_path / "cache", **kwargs}
+    with pytest.raises(error, match=message):
+        download(**args)
+    assert not (tmp_path / "cache").exists()  # refused before anything was created
+
+
+@pytest.mark.parametrize("data_dir,error", [(42, TypeError), ("", TypeError), (b"/tmp", TypeError)])
+def test_locate_bad_data_dir(data_dir, error):
+    with pytest.raises(error, match="data_dir must be a path"):
+        locate_time_machine(data_dir)
