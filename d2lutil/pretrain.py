@@ -21,7 +21,7 @@ from d2lutil.checkpoints import PRETRAINED_DIR, save_checkpoint
 from d2lutil.data import load_time_machine
 from d2lutil.models import build_lm
 from d2lutil.settings import set_seed, try_gpu
-from d2lutil.training import evaluate_perplexity, train
+from d2lutil.training import Recipe, evaluate_perplexity, train_recipe
 
 # The full recipe (GUIDE.md: a two-layer 512-unit nn.GRU with an embedding, AdamW, dropout,
 # random windows; the held-out perplexity is read on the last 10% with the state carried).
@@ -56,24 +56,13 @@ SEED = 0
 
 def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, Any]:
     """Train one recipe, keep the epoch with the best held-out perplexity, save it; returns the manifest."""
-    recipe = RECIPES[name]
-    t = dict(recipe["train"], **({"num_epochs": epochs} if epochs else {}))
+    shape, t = RECIPES[name]["model"], dict(RECIPES[name]["train"], **({"num_epochs": epochs} if epochs else {}))
     device = try_gpu()
     data = load_time_machine()
     set_seed(SEED)
-    model = build_lm(vocab_size=len(data.vocab), **recipe["model"]).to(device)
-    history = train(
-        model,
-        data.train_iter(t["batch_size"], t["num_steps"], seed=SEED),
-        data.val_tokens,
-        num_epochs=t["num_epochs"],
-        lr=t["lr"],
-        optimizer=t["optimizer"],
-        clip=t["clip"],
-        weight_decay=t["weight_decay"],
-        device=device,
-        restore_best=True,
-        title=name,
+    model = build_lm(vocab_size=len(data.vocab), **shape).to(device)
+    history = train_recipe(
+        model, data, Recipe(**t), seed=SEED, device=device, restore_best=True, progress=True, title=name
     )
     val_ppl = evaluate_perplexity(model, data.val_tokens)
     device_name = (
@@ -94,7 +83,7 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
             "evaluate_perplexity(model, last 10% of the book), batch_size=8, num_steps=256, state carried"
         ),
     }
-    save_checkpoint(model.cpu(), data.vocab, out_dir / name, recipe["model"], **manifest)
+    save_checkpoint(model.cpu(), data.vocab, out_dir / name, shape, **manifest)
     print(f"{name}: held-out perplexity {val_ppl:.3f}, {history.train_seconds:.0f} s on {device_name}")
     return manifest
 

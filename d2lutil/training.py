@@ -143,7 +143,7 @@ def optimize(
         yield StepResult(value, count, time.perf_counter() - start)
 
 
-class _LanguageModelLoss:
+class LanguageModelLoss:
     """Cross-entropy of a language model on windows (B, T); with a sequential loader the state
     is carried from one window to the next (detached, so backward stops at the window's start)."""
 
@@ -187,7 +187,7 @@ def train(
     device = device or next(model.parameters()).device
     model.to(device)
     opt = make_optimizer(model, optimizer, lr, weight_decay)
-    loss_of = _LanguageModelLoss(model, device, carry_state=train_iter.sequential)
+    loss_of = LanguageModelLoss(model, device, carry_state=train_iter.sequential)
     history = History()
     best: tuple[float, dict[str, Tensor]] | None = None
     batches = len(train_iter)

@@ -1,0 +1,279 @@
+"""The benchmark's measurements: training runs in fresh worker processes, a throughput
+micro-benchmark with the GRUs interleaved, and the gate tracer's timing. Each returns JSON-ready rows."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from d2lutil.bench.explorer_timing import explorer_timings
+from d2lutil.checkpoints import load_checkpoint
+from d2lutil.data import WindowLoader, load_time_machine
+from d2lutil.gates import trace_gates
+from d2lutil.models import build_lm
+from d2lutil.pretrain import RECIPES
+from d2lutil.settings import set_seed
+from d2lutil.training import LanguageModelLoss, Recipe, optimize, train, train_recipe
+
+D2L_STYLE = "gru_d2l_style"
+LABELS = {
+    "gru_d2l_style": "GRUD2LStyle (scratch, as d2l codes it: 3+3 matmuls a step, reset before)",
+    "gru_scratch": "GRUScratch (fused scratch: one matmul a step, reset after)",
+    "gru": "nn.GRU",
+    "rnn": "nn.RNN (plain tanh RNN)",
+}
+SHORT = {"gru_d2l_style": "GRUD2LStyle", "gru_scratch": "GRUScratch (fused)", "gru": "nn.GRU", "rnn": "nn.RNN"}
+
+# d2l 1.0.3's GRU section: hidden 32, batch 1024, 32 steps, SGD lr 4, clip 1, 50 epochs of 10,000 windows.
+D2L_RECIPE: dict[str, Any] = {
+    "kind": D2L_STYLE,
+    "hidden_size": 32,
+    "batch_size": 1024,
+    "num_steps": 32,
+    "optimizer": "sgd",
+    "lr": 4.0,
+    "clip": 1.0,
+    "windows": 50 * 10_000,
+}
+COMMON_RECIPE: dict[str, Any] = {
+    "hidden_size": 256,
+    "batch_size": 64,
+    "num_steps": 64,
+    "optimizer": "adam",
+    "lr": 5e-3,
+    "clip": 1.0,
+}
+COMMON_KINDS = ("gru_d2l_style", "gru_scratch", "gru", "rnn")
+MICRO_KINDS = ("gru_d2l_style", "gru_scratch", "gru")
+SEED = 0
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device to finish its queued work (CUDA runs asynchronously), so timings are honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:  # the model name is more telling than the architecture on Linux
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    threads = torch.get_num_threads()
+    return f"CPU ({cpu}, {os.cpu_count()} cores, torch using {threads} thread{'s' if threads != 1 else ''})"
+
+
+def load_average() -> list[float] | None:
+    """The 1-, 5- and 15-minute load averages (None where the system does not report them)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def train_one(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train one model as ``spec`` says and measure it; runs inside a worker subprocess.
+
+    spec: ``kind``, ``hidden_size``, ``batch_size``, ``num_steps``, ``optimizer``, ``lr``,
+    ``clip``, ``device``, and either ``windows`` (a budget of training windows) or ``seconds``
+    (a budget of training time). Returns the row of figures.
+    """
+    if spec.get("threads"):
+        torch.set_num_threads(int(spec["threads"]))
+    device = torch.device(spec["device"])
+    data = load_time_machine()
+    set_seed(SEED)
+    model = build_lm(spec["kind"], len(data.vocab), spec["hidden_size"]).to(device)  # one-hot input
+    windows_per_epoch = len(data.train_iter(spec["batch_size"], spec["num_steps"])) * spec["batch_size"]
+    if spec.get("windows"):
+        num_epochs, max_seconds = max(1, math.ceil(spec["windows"] / windows_per_epoch)), None
+    else:
+        num_epochs, max_seconds = 1_000_000, float(spec["seconds"])
+    recipe = Recipe(
+        spec["batch_size"],
+        spec["num_steps"],
+        spec["lr"],
+        spec["optimizer"],
+        spec["clip"],
+        num_epochs=num_epochs,
+        max_seconds=max_seconds,
+    )
+    _warm_up(spec["kind"], len(data.vocab), data.train_tokens, device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+    rss_before = peak_rss_mb()
+    start = time.perf_counter()
+    history = train_recipe(model, data, recipe, seed=SEED, device=device)
+    sync(device)
+    wall = time.perf_counter() - start
+    if device.type == "cuda":
+        memory_mb, memory_kind = (torch.cuda.max_memory_allocated(device) - base) / 2**20, "cuda max_memory_allocated"
+    else:
+        memory_mb, memory_kind = peak_rss_mb() - rss_before, "rise of peak RSS"
+    return {
+        "kind": spec["kind"],
+        "model": LABELS[spec["kind"]],
+        "hidden_size": spec["hidden_size"],
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "tokens": history.tokens,
+        "windows": history.tokens // spec["num_steps"],
+        "epochs": round(history.epochs[-1], 3),
+        "train_s": round(history.train_seconds, 2),
+        "wall_s": round(wall, 2),
+        "tokens_per_s": round(history.tokens / history.train_seconds, 1),
+        "peak_memory_mb": round(memory_mb, 1),
+        "memory_measure": memory_kind,
+        "val_ppl": round(history.val_ppl[-1], 3),
+        "best_val_ppl": round(history.best_val_ppl, 3),
+        "train_ppl": round(history.train_ppl[-1], 3),
+    }
+
+
+def _warm_up(kind: str, vocab_size: int, tokens: torch.Tensor, device: torch.device) -> None:
+    """One tiny training run of the same kind of layer, so that the libraries' one-off start-up
+    (lazy imports, thread pools, BLAS buffers) is not counted as the measured model's memory."""
+    tiny = build_lm(kind, vocab_size, 8).to(device)
+    train(
+        tiny,
+        WindowLoader(tokens[:200], 2, 4),
+        tokens[:64],
+        num_epochs=1,
+        lr=1e-3,
+        optimizer="adam",
+        max_seconds=0.0,
+        progress=False,
+    )
+
+
+def run_worker(spec: dict[str, Any], in_process: bool = False) -> dict[str, Any]:
+    """Train one model in a fresh Python process (so its peak memory is its own) and return its row."""
+    if in_process:
+        return train_one(spec)
+    cmd = [sys.executable, "-m", "d2lutil.bench", "--worker", json.dumps(spec)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the benchmark worker for {spec['kind']} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, repeats: int) -> dict[str, Any]:
+    """Median time of one training step (forward, backward, SGD) of each GRU, interleaved round-robin.
+
+    Each model is an RNNLM with one-hot input; the tokens are random. Also reports tokens per
+    CPU-second (process time), which a busy machine disturbs less than wall time.
+    """
+    set_seed(SEED)
+    vocab_size = 28
+    models = {kind: build_lm(kind, vocab_size, hidden).to(device) for kind in MICRO_KINDS}
+    opts = {kind: torch.optim.SGD(m.parameters(), lr=0.1) for kind, m in models.items()}
+    X = torch.randint(0, vocab_size, (batch, steps), device=device)
+    Y = torch.randint(0, vocab_size, (batch, steps), device=device)
+
+    losses = {kind: LanguageModelLoss(m, device, carry_state=False) for kind, m in models.items()}
+
+    def step(kind: str) -> None:
+        for _ in optimize(models[kind], [(X, Y)], losses[kind], opts[kind], clip=None):
+            sync(device)
+
+    wall: dict[str, list[float]] = {k: [] for k in models}
+    cpu: dict[str, list[float]] = {k: [] for k in models}
+    for kind in models:  # warm-up: first-call allocations and kernel selection
+        step(kind)
+    for _ in range(repeats):
+        for kind in models:
+            w0, c0 = time.perf_counter(), time.process_time()
+            step(kind)
+            wall[kind].append(time.perf_counter() - w0)
+            cpu[kind].append(time.process_time() - c0)
+    tokens = batch * steps
+    rows = []
+    for kind in models:
+        med = statistics.median(wall[kind])
+        rows.append(
+            {
+                "kind": kind,
+                "model": LABELS[kind],
+                "median_ms": round(med * 1e3, 2),
+                "min_ms": round(min(wall[kind]) * 1e3, 2),
+                "tokens_per_s": round(tokens / med, 1),
+                "tokens_per_cpu_s": round(tokens / statistics.median(cpu[kind]), 1),
+            }
+        )
+    add_ratios(rows, "tokens_per_s", "ratio_vs_d2l_style")
+    add_ratios(rows, "tokens_per_cpu_s", "cpu_ratio_vs_d2l_style")
+    setting = {
+        "hidden_size": hidden,
+        "batch_size": batch,
+        "num_steps": steps,
+        "input": "one-hot, 28 symbols",
+        "repeats": repeats,
+    }
+    return {"setting": setting, "rows": rows}
+
+
+def add_ratios(rows: list[dict[str, Any]], key: str, name: str) -> None:
+    """Add ``name`` = row[key] / the d2l-style GRU's row[key] to every row."""
+    ref = next(r[key] for r in rows if r["kind"] == D2L_STYLE)
+    for r in rows:
+        r[name] = round(r[key] / ref, 3)
+
+
+def gate_timings(device: torch.device, trace_chars: int, moves: int, repeats: int = 5) -> dict[str, Any]:
+    """Time the gate tracer over a passage of ``trace_chars`` characters and the explorer's handlers."""
+    data = load_time_machine()
+    try:
+        model, vocab, manifest = load_checkpoint("gru_lm", vocab=data.vocab, device=device)
+        source = f"shipped checkpoint gru_lm ({manifest['model']})"
+    except (FileNotFoundError, ValueError) as err:
+        set_seed(SEED)
+        model = build_lm(vocab_size=len(data.vocab), **RECIPES["gru_lm"]["model"]).to(device).eval()
+        vocab = data.vocab
+        source = (
+            f"NO shipped checkpoint gru_lm ({type(err).__name__}: {str(err)[:120]}); "
+            f"a freshly built model of the same shape ({RECIPES['gru_lm']['model']}) was timed instead"
+        )
+    text = "".join(vocab.to_tokens(data.val_tokens[:trace_chars].tolist()))
+    tokens = torch.tensor([vocab[list(text)]], device=device)  # (1, trace_chars)
+    trace_gates(model, tokens)  # warm-up
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        t0 = time.perf_counter()
+        trace_gates(model, tokens)
+        sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    result: dict[str, Any] = {
+        "model": source,
+        "trace": {
+            "chars": len(text),
+            "repeats": repeats,
+            "median_ms": round(statistics.median(times), 2),
+            "worst_ms": round(max(times), 2),
+        },
+    }
+    result["explorer"] = explorer_timings(model, vocab, data, trace_chars, moves)
+    return result
