@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import ipywidgets as W
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from IPython.display import display
 from matplotlib.figure import Figure
 
 
@@ -41,7 +42,7 @@ class InteractiveFigure:
     def __init__(
         self,
         draw: Callable[..., None],
-        controls: dict[str, W.ValueWidget],
+        controls: dict[str, widgets.ValueWidget],
         figsize: tuple[float, float] = (6.0, 3.5),
         dpi: int = 90,
         columns: int = 1,
@@ -50,13 +51,13 @@ class InteractiveFigure:
         self.draw, self.controls, self.dpi, self.clear = draw, controls, dpi, clear
         self.fig = plt.figure(figsize=figsize)
         plt.close(self.fig)  # keep the inline backend from showing it a second time
-        self.image = W.Image(format="png")
+        self.image = widgets.Image(format="png")
         self.timings_ms: list[float] = []
         for control in controls.values():
             control.observe(self._on_change, names="value")
-        rows = [W.HBox(list(controls.values())[i : i + columns]) for i in range(0, len(controls), columns)]
+        rows = [widgets.HBox(list(controls.values())[i : i + columns]) for i in range(0, len(controls), columns)]
         # flex-start: show the picture at its drawn size, not stretched (and blurred) to the box width
-        self.widget = W.VBox([*rows, self.image], layout=W.Layout(align_items="flex-start"))
+        self.widget = widgets.VBox([*rows, self.image], layout=widgets.Layout(align_items="flex-start"))
         self.redraw()
 
     @property
@@ -81,6 +82,4 @@ class InteractiveFigure:
         return f"{len(t)} redraws: median {statistics.median(t):.0f} ms, worst {max(t):.0f} ms"
 
     def _ipython_display_(self) -> None:
-        from IPython.display import display
-
         display(self.widget)
