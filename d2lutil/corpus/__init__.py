@@ -41,6 +41,7 @@ MAX_BYTES = 64 * 2**20  # the book is 179 kB; anything far bigger is not the fil
 
 def sha1_of(path: Path) -> str:
     """The hex sha1 of a file's bytes."""
+    path = check_path("path", path)
     digest = hashlib.sha1()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 16), b""):
