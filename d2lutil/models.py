@@ -247,17 +247,6 @@ def copy_nn_gru_to_scratch(src: nn.GRU, dst: GRUScratch) -> GRUScratch:
     return dst
 
 
-def copy_scratch_to_nn_gru(src: GRUScratch, dst: nn.GRU) -> nn.GRU:
-    """Copy a ``GRUScratch``'s weights into a one-layer ``nn.GRU`` (in place; returns ``dst``)."""
-    _check_pair(dst, src)
-    with torch.no_grad():
-        dst.get_parameter("weight_ih_l0").copy_(src.W_x.T)
-        dst.get_parameter("weight_hh_l0").copy_(src.W_h.T)
-        dst.get_parameter("bias_ih_l0").copy_(src.b_x)
-        dst.get_parameter("bias_hh_l0").copy_(src.b_h)
-    return dst
-
-
 def _check_pair(gru: nn.GRU, scratch: GRUScratch) -> None:
     if gru.num_layers != 1 or gru.bidirectional or not gru.bias or gru.batch_first:
         raise ValueError("only a one-layer, one-directional, time-major nn.GRU with biases maps onto GRUScratch")

@@ -1,9 +1,8 @@
-"""Small synthetic sequence tasks that need long memory, a model to read them, and its training.
+"""A small synthetic sequence task that needs long memory, a model to read it, and its training.
 
-* First-token recall: the first token (one of ``num_classes``) decides the label; a long stretch
-  of random symbols follows. Chance accuracy is 1 / num_classes.
-* The adding problem (Hochreiter & Schmidhuber, 1997; Arjovsky et al., 2016): two marked numbers
-  among T must be added. Always answering 1 scores a mean squared error of 1/6 (about 0.167).
+First-token recall: the first token (one of ``num_classes``) decides the label; a long stretch of
+random symbols follows. Chance accuracy is 1 / num_classes. Exercises 4 to 6 train the same
+classifier on tasks of their own.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ from d2lutil.models import layer_size
 from d2lutil.training import Optimizer, make_optimizer, optimize
 
 
-def _check_sizes(batch_size: int, length: int, min_length: int = 2) -> None:
+def _check_sizes(batch_size: int, length: int) -> None:
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not isinstance(length, int) or length < min_length:
-        raise ValueError(f"length must be an integer of at least {min_length}, got {length!r}")
+    if not isinstance(length, int) or length < 2:
+        raise ValueError(f"length must be an integer of at least 2, got {length!r}")
 
 
 def first_token_recall(
@@ -41,24 +40,6 @@ def first_token_recall(
     X = torch.randint(0, num_symbols, (batch_size, length), generator=generator)
     X[:, 0] = torch.randint(0, num_classes, (batch_size,), generator=generator)
     return X, X[:, 0].clone()
-
-
-def adding_problem(batch_size: int, length: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
-    """The adding problem: X (B, T, 2) float32 and y (B,) float32.
-
-    Channel 0 holds numbers uniform in [0, 1); channel 1 marks two of them with 1, one in each
-    half of the sequence; y is the sum of the two marked numbers.
-    """
-    _check_sizes(batch_size, length, min_length=4)
-    values = torch.rand(batch_size, length, generator=generator)
-    half = length // 2
-    first = torch.randint(0, half, (batch_size,), generator=generator)
-    second = torch.randint(half, length, (batch_size,), generator=generator)
-    marks = torch.zeros(batch_size, length)
-    rows = torch.arange(batch_size)
-    marks[rows, first] = 1.0
-    marks[rows, second] = 1.0
-    return torch.stack([values, marks], dim=-1), (values * marks).sum(1)
 
 
 class SequenceModel(nn.Module):
@@ -87,7 +68,7 @@ class TaskResult:
 
     steps: list[int]
     losses: list[float]  # training loss, averaged over each logging interval
-    test_score: float  # accuracy (classification) or mean squared error (regression)
+    test_score: float  # accuracy on the held-out examples
     seconds: float
 
 
@@ -99,13 +80,12 @@ def train_on_task(
     lr: float = 1e-2,
     optimizer: Optimizer = "adam",
     clip: float = 1.0,
-    classification: bool = True,
     test_size: int = 2048,
     log_every: int = 50,
     seed: int = 0,
 ) -> TaskResult:
-    """Train ``model`` on fresh batches ``make_batch(batch_size, generator) -> (X, y)`` and score it
-    on ``test_size`` held-out examples: accuracy for classification, mean squared error otherwise.
+    """Train the classifier ``model`` on fresh batches ``make_batch(batch_size, generator) -> (X, y)``
+    (y: (B,) class indices) and score its accuracy on ``test_size`` held-out examples.
     """
     if not callable(make_batch):
         raise ValueError("make_batch must be a function (batch_size, generator) -> (X, y)")
@@ -115,7 +95,7 @@ def train_on_task(
 
     def loss_of(X: Tensor, y: Tensor) -> tuple[Tensor, int]:
         out, y = model(X.to(device)), y.to(device)
-        return (F.cross_entropy(out, y) if classification else F.mse_loss(out.squeeze(-1), y)), len(y)
+        return F.cross_entropy(out, y), len(y)
 
     batches = (make_batch(batch_size, gen) for _ in range(num_steps))
     opt = make_optimizer(model, optimizer, lr)
@@ -131,7 +111,5 @@ def train_on_task(
     seconds = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
-        out = model(test_X.to(device))
-        y = test_y.to(device)
-        score = float((out.argmax(-1) == y).float().mean()) if classification else float(F.mse_loss(out.squeeze(-1), y))
-    return TaskResult(logged_steps, losses, score, seconds)
+        accuracy = float((model(test_X.to(device)).argmax(-1) == test_y.to(device)).float().mean())
+    return TaskResult(logged_steps, losses, accuracy, seconds)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from d2lutil.tasks import SequenceModel, adding_problem, first_token_recall, train_on_task
+from d2lutil.tasks import SequenceModel, first_token_recall, train_on_task
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -38,26 +38,6 @@ def test_first_token_recall_is_seeded_and_noisy():
     assert counts.min() > 0.5 * counts.mean()  # the noise is spread over all 8 symbols
 
 
-@pytest.mark.parametrize("length", [4, 5, 50])
-def test_adding_problem(length):
-    X, y = adding_problem(300, length, generator=_gen())
-    assert X.shape == (300, length, 2) and y.shape == (300,)
-    assert X.dtype == y.dtype == torch.float32
-    values, marks = X[..., 0], X[..., 1]
-    assert torch.all((values >= 0) & (values < 1))
-    assert set(marks.unique().tolist()) <= {0.0, 1.0}
-    half = length // 2
-    assert torch.all(marks[:, :half].sum(1) == 1) and torch.all(marks[:, half:].sum(1) == 1)
-    by_hand = torch.stack([values[i][marks[i] == 1].sum() for i in range(300)])
-    torch.testing.assert_close(y, by_hand)
-
-
-def test_adding_problem_trivial_baseline():
-    """Always answering 1 scores about 1/6, the baseline GUIDE.md quotes."""
-    _, y = adding_problem(20_000, 10, generator=_gen(3))
-    assert float(((y - 1) ** 2).mean()) == pytest.approx(1 / 6, abs=0.01)
-
-
 @pytest.mark.parametrize(
     "call,message",
     [
@@ -65,8 +45,7 @@ def test_adding_problem_trivial_baseline():
         (lambda: first_token_recall(-3, 10), "batch_size must be a positive integer, got -3"),
         (lambda: first_token_recall(4, 1), "length must be an integer of at least 2"),
         (lambda: first_token_recall(4, 10, num_classes=9, num_symbols=8), "2 <= num_classes <= num_symbols"),
-        (lambda: adding_problem(4, 3), "length must be an integer of at least 4"),
-        (lambda: adding_problem(2.0, 10), "batch_size must be a positive integer"),
+        (lambda: first_token_recall(2.0, 10), "batch_size must be a positive integer"),
     ],
 )
 def test_task_bad_input(call, message):
@@ -91,26 +70,6 @@ def test_train_on_task_classification_learns():
     assert result.losses[-1] < result.losses[0] < math.log(4) + 0.2
     assert 0.0 <= result.test_score <= 1.0 and result.test_score > 0.6  # chance is 0.25
     assert result.seconds > 0 and not model.training
-
-
-def test_train_on_task_regression():
-    torch.manual_seed(0)
-    model = SequenceModel(nn.GRU(2, 8), out_size=1)
-    result = train_on_task(
-        model,
-        lambda b, g: adding_problem(b, 8, generator=g),
-        num_steps=30,
-        batch_size=32,
-        classification=False,
-        log_every=10,
-        test_size=256,
-    )
-    assert result.steps == [10, 20, 30] and len(result.losses) == 3
-    assert 0.0 <= result.test_score < 1.0  # a mean squared error
-    X, y = adding_problem(256, 8, generator=_gen(1))  # the held-out set is seeded with seed + 1
-    with torch.no_grad():
-        mse = float(((model(X).squeeze(-1) - y) ** 2).mean())
-    assert result.test_score == pytest.approx(mse, rel=1e-5)
 
 
 def test_sequence_model_shapes():
