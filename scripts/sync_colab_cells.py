@@ -1,9 +1,11 @@
 """Write the Colab set-up cell of every notebook and the README's "Open in Colab" badges from one place.
 
-The repository's address lives only in ``pyproject.toml`` (``[project.urls] Repository``). This
-script makes each notebook's first code cell the Colab cell built from it, and rewrites the badge
-list between the README's ``<!-- colab-badges -->`` markers. ``--check`` changes nothing and exits
-with 1 when a file is out of date (``tests/test_notebook_hygiene.py`` makes the same checks).
+The repository's address lives only in ``pyproject.toml`` (``[project.urls] Repository``); the cell
+is built from it by ``notebook_policy.colab_cell_source``. This script is the one writer of that
+cell: it makes each notebook's first code cell the Colab cell (in the .ipynb, then syncs the .md
+twin with jupytext), and rewrites the badge list between the README's ``<!-- colab-badges -->``
+markers. ``--check`` changes nothing and exits with 1 when a file is out of date
+(``tests/test_notebook_hygiene.py`` makes the same checks).
 
     python scripts/sync_colab_cells.py          # rewrite
     python scripts/sync_colab_cells.py --check  # verify only
@@ -17,32 +19,10 @@ import sys
 from pathlib import Path
 
 import nbformat
+from notebook_policy import REPO, colab_cell_source, notebooks, repository_url, sync_pair
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
-REPO = Path(__file__).resolve().parents[1]
 BADGES_BEGIN, BADGES_END = "<!-- colab-badges -->", "<!-- /colab-badges -->"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
-
-
-def repository_url(repo: Path = REPO) -> str:
-    """The repository's address, from ``[project.urls] Repository`` in pyproject.toml."""
-    with open(repo / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["urls"]["Repository"].rstrip("/")
-
-
-def colab_cell_source(url: str) -> str:
-    """The first code cell of every notebook: installs d2lutil in Colab only, upgrading nothing."""
-    return (
-        "# Colab only: install d2lutil beside Colab's own torch, matplotlib and ipywidgets (nothing is upgraded).\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "d2lutil @ git+{url}"'
-    )
 
 
 def colab_url(url: str, notebook: str, branch: str = "main") -> str:
@@ -61,10 +41,6 @@ def badges_block(url: str, notebooks: list[Path]) -> str:
     return "\n".join([BADGES_BEGIN, *lines, BADGES_END])
 
 
-def notebooks(repo: Path = REPO) -> list[Path]:
-    return sorted((repo / "notebooks").glob("*.ipynb"))
-
-
 def first_code_cell(nb: dict) -> dict | None:
     return next((c for c in nb["cells"] if c["cell_type"] == "code"), None)
 
@@ -80,6 +56,8 @@ def sync(check: bool, repo: Path = REPO) -> list[str]:
     want = colab_cell_source(url)
     changed = []
     for path in notebooks(repo):
+        if not check:
+            sync_pair(path)  # bring in edits of the .md first: the .ipynb may be written next
         nb = nbformat.reads(path.read_text(), as_version=nbformat.NO_CONVERT)
         cell = first_code_cell(nb)
         if cell is not None and cell_source(cell) == want:
@@ -95,6 +73,7 @@ def sync(check: bool, repo: Path = REPO) -> list[str]:
             at = next((i for i, c in enumerate(nb["cells"]) if c["cell_type"] != "markdown"), len(nb["cells"]))
             nb["cells"].insert(at, nbformat.v4.new_code_cell(want))
         path.write_text(nbformat.writes(nb) + "\n")
+        sync_pair(path)  # the .ipynb is now the newer file: the .md takes the cell
 
     readme = repo / "README.md"
     text = readme.read_text()

@@ -1,8 +1,12 @@
-"""The notebooks are committed clean and ready for Colab, and CI runs what the README says.
+"""The notebooks are committed clean, paired with their text and ready for Colab; CI runs what the README says.
 
+* Paired: every ``notebooks/NN_name.ipynb`` has a MyST-markdown twin ``NN_name.md`` (the text a
+  writer edits), paired by ``notebooks/jupytext.toml``, and the two hold the same cells, sources
+  and metadata (``python scripts/clean_notebooks.py`` syncs them with jupytext).
 * Clean: no outputs, no execution counts, notebook metadata only ``kernelspec`` and
   ``language_info: {name: python}``, cell metadata only ``tags`` and ``jupyter.source_hidden``
-  (a collapsed worked solution). Clean them with ``python scripts/clean_notebooks.py``.
+  (a collapsed worked solution): the allow-list of ``scripts/notebook_policy.py``. Clean them with
+  ``python scripts/clean_notebooks.py``.
 * Colab: the first code cell is the Colab cell built from the one repository address
   (``[project.urls] Repository`` in pyproject.toml), right after the title; a kernelspec is kept
   (without one JupyterLab asks for a kernel); no path that only exists in this repository.
@@ -13,20 +17,28 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
+import jupytext.config
 import nbformat
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-LANGUAGE_INFO = {"name": "python"}
-ALLOWED_CELL_METADATA = {"tags", "jupyter"}
-ALLOWED_JUPYTER_CELL_METADATA = {"source_hidden"}
+sys.path.insert(0, str(REPO / "scripts"))  # the scripts import notebook_policy by name, as when they run
+policy = importlib.import_module("notebook_policy")
+sync_colab_cells = importlib.import_module("sync_colab_cells")
+clean_notebooks = importlib.import_module("clean_notebooks")
+
+NOTEBOOKS = policy.notebooks(REPO)
+TEXT_TWINS = policy.text_twins(REPO)
+KERNELSPEC = policy.KERNELSPEC
+LANGUAGE_INFO = policy.LANGUAGE_INFO
+ALLOWED_CELL_METADATA = policy.CELL_METADATA
+ALLOWED_JUPYTER_CELL_METADATA = policy.JUPYTER_CELL_METADATA
 
 # Paths that exist only in a checkout of this repository (or on the machines that built it).
 REPO_ONLY_IN_CODE = [
@@ -43,13 +55,8 @@ REPO_ONLY_IN_CODE = [
 # Markdown: a relative link or image target does not load in Colab (embed it or draw it from code).
 MD_TARGET = re.compile(r"""(?:\]\(|src=["'])(?!https?:|data:|#|mailto:)([^)"'\s]+)""")
 
-spec = importlib.util.spec_from_file_location("sync_colab_cells", REPO / "scripts" / "sync_colab_cells.py")
-assert spec and spec.loader
-sync_colab_cells = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(sync_colab_cells)
-
-URL = sync_colab_cells.repository_url(REPO)
-COLAB_CELL = sync_colab_cells.colab_cell_source(URL)
+URL = policy.repository_url(REPO)
+COLAB_CELL = policy.colab_cell_source(URL)
 
 
 def load(path: Path) -> dict:
@@ -63,6 +70,33 @@ def source(cell: dict) -> str:
 ids = [p.name for p in NOTEBOOKS]
 
 
+def test_every_notebook_has_its_text_twin() -> None:
+    """Each .ipynb has its .md and each .md its .ipynb (Colab, nbval and the badges open the .ipynb)."""
+    assert NOTEBOOKS, "no notebooks/NN_name.ipynb found"
+    ipynb, md = {p.stem for p in NOTEBOOKS}, {p.stem for p in TEXT_TWINS}
+    assert ipynb == md, (
+        f"unpaired: .ipynb without .md {sorted(ipynb - md)}, .md without .ipynb {sorted(md - ipynb)}; "
+        "run `python scripts/clean_notebooks.py`, which creates the missing side with jupytext"
+    )
+
+
+def test_pairing_is_configured_for_the_folder() -> None:
+    """jupytext (its command line and JupyterLab's contents manager) pairs notebooks/ as ipynb + MyST."""
+    config_file = jupytext.config.find_jupytext_configuration_file(str(REPO / "notebooks"))
+    assert config_file == str(REPO / "notebooks" / "jupytext.toml"), config_file
+    config = jupytext.config.load_jupytext_configuration_file(config_file)
+    assert config.formats == ["ipynb,md:myst"], config.formats
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_pair_in_sync(path: Path) -> None:
+    """The .ipynb and its .md hold the same cells, sources and metadata (CI fails on a one-sided edit)."""
+    problems = policy.pair_differences(path)
+    md = path.with_suffix(".md").relative_to(REPO)
+    fix = f"run `python scripts/clean_notebooks.py {md}`: it syncs the pair (`jupytext --sync`, the newer file wins)"
+    assert not problems, f"{path.name} and {md.name} disagree; {fix}:\n  " + "\n  ".join(problems)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_valid_nbformat(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
@@ -74,7 +108,7 @@ def test_committed_clean(path: Path) -> None:
     """No outputs, no execution counts, no metadata beyond what is allowed."""
     nb = load(path)
     problems = []
-    extra = set(nb.get("metadata", {})) - {"kernelspec", "language_info"}
+    extra = set(nb.get("metadata", {})) - policy.NOTEBOOK_METADATA
     if extra:
         problems.append(f"notebook metadata has {sorted(extra)} (only kernelspec and language_info are kept)")
     if nb.get("metadata", {}).get("language_info", LANGUAGE_INFO) != LANGUAGE_INFO:
@@ -96,6 +130,8 @@ def test_committed_clean(path: Path) -> None:
     assert not problems, f"{path.name} is not clean; run `python scripts/clean_notebooks.py`:\n  " + "\n  ".join(
         problems
     )
+    before, after = clean_notebooks.cleaned_text(path)
+    assert before == after, f"{path.name}: `python scripts/clean_notebooks.py` would rewrite it; run it"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
@@ -149,7 +185,7 @@ def test_one_repository_address() -> None:
     """The address is written in pyproject.toml only; nothing else in the tree spells another one."""
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
     others = []
-    for path in [REPO / "README.md", *NOTEBOOKS, *(REPO / "d2lutil").glob("*.py")]:
+    for path in [REPO / "README.md", *NOTEBOOKS, *TEXT_TWINS, *(REPO / "d2lutil").glob("*.py")]:
         for m in re.finditer(
             r"git\+https://github\.com/[\w.-]+/[\w.-]+|github\.com/[\w.-]+/[\w.-]+/blob", path.read_text()
         ):
