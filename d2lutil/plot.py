@@ -13,10 +13,9 @@ import matplotlib.pyplot as plt
 from IPython import get_ipython
 from IPython.display import display
 from matplotlib.figure import Figure
-from torch import Tensor, nn
+from torch import nn
 
 from d2lutil import training
-from d2lutil.data import WindowLoader
 from d2lutil.training import Callback, History
 
 
@@ -66,17 +65,15 @@ class LivePlot(Callback):
 
 def train(
     model: nn.Module,
-    train_iter: WindowLoader,
-    val_tokens: Tensor,
-    num_epochs: int,
-    lr: float,
+    *args: Any,
     plot: bool = True,
     title: str = "",
     callbacks: Sequence[Callback] = (),
     **options: Any,
 ) -> History:
-    """:func:`d2lutil.training.train` (same arguments, passed on) plus, in a notebook and with
+    """:func:`d2lutil.training.train` (the same arguments, passed on) plus, in a notebook and with
     ``plot=True``, a :class:`LivePlot` of the curves that redraws after every epoch."""
     if plot and in_notebook():
         callbacks = [*callbacks, LivePlot(title or f"{type(model).__name__} training")]
-    return training.train(model, train_iter, val_tokens, num_epochs, lr, title=title, callbacks=callbacks, **options)
+    options.update(title=title, callbacks=callbacks)
+    return training.train(model, *args, **options)
