@@ -28,6 +28,7 @@ from nbstripout import strip_output
 from notebook_policy import (
     CELL_METADATA,
     JUPYTER_CELL_METADATA,
+    LANGUAGE_INFO,
     NOTEBOOK_METADATA,
     REPO,
     notebooks,
@@ -54,8 +55,8 @@ def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb = strip_output(nb, keep_output=False, keep_count=False, keep_id=True, extra_keys=NBSTRIPOUT_DEFAULT_KEYS)
     for key in set(nb.metadata) - NOTEBOOK_METADATA:
         del nb.metadata[key]
-    if "language_info" in nb.metadata:
-        nb.metadata["language_info"] = {"name": nb.metadata["language_info"].get("name", "python")}
+    if "language_info" in nb.metadata:  # JupyterLab adds the version, the CodeMirror mode ...
+        nb.metadata["language_info"] = {k: nb.metadata["language_info"].get(k, v) for k, v in LANGUAGE_INFO.items()}
     for cell in nb.cells:
         meta = cell.get("metadata", {})
         for key in set(meta) - CELL_METADATA:

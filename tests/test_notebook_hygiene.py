@@ -86,6 +86,8 @@ def test_pairing_is_configured_for_the_folder() -> None:
     assert config_file == str(REPO / "notebooks" / "jupytext.toml"), config_file
     config = jupytext.config.load_jupytext_configuration_file(config_file)
     assert config.formats == ["ipynb,md:myst"], config.formats
+    # The .md carries the cell metadata the project allows, and only that (the allow-list of notebook_policy).
+    assert set(config.cell_metadata_filter.split(",")) == {*ALLOWED_CELL_METADATA, "-all"}, config.cell_metadata_filter
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
@@ -185,7 +187,13 @@ def test_one_repository_address() -> None:
     """The address is written in pyproject.toml only; nothing else in the tree spells another one."""
     assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", URL), URL
     others = []
-    for path in [REPO / "README.md", *NOTEBOOKS, *TEXT_TWINS, *(REPO / "d2lutil").glob("*.py")]:
+    for path in [
+        REPO / "README.md",
+        *NOTEBOOKS,
+        *TEXT_TWINS,
+        *(REPO / "d2lutil").rglob("*.py"),
+        *(REPO / "scripts").glob("*.py"),
+    ]:
         for m in re.finditer(
             r"git\+https://github\.com/[\w.-]+/[\w.-]+|github\.com/[\w.-]+/[\w.-]+/blob", path.read_text()
         ):
