@@ -56,13 +56,14 @@ SEED = 0
 
 def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, Any]:
     """Train one recipe, keep the epoch with the best held-out perplexity, save it; returns the manifest."""
-    shape, t = RECIPES[name]["model"], dict(RECIPES[name]["train"], **({"num_epochs": epochs} if epochs else {}))
+    shape = RECIPES[name]["model"]
+    recipe = dict(RECIPES[name]["train"], **({"num_epochs": epochs} if epochs else {}))
     device = try_gpu()
     data = load_time_machine()
     set_seed(SEED)
     model = build_lm(vocab_size=len(data.vocab), **shape).to(device)
     history = train_recipe(
-        model, data, Recipe(**t), seed=SEED, device=device, restore_best=True, progress=True, title=name
+        model, data, Recipe(**recipe), seed=SEED, device=device, restore_best=True, progress=True, title=name
     )
     val_ppl = evaluate_perplexity(model, data.val_tokens)
     device_name = (
@@ -71,7 +72,7 @@ def pretrain(name: str, out_dir: Path, epochs: int | None = None) -> dict[str, A
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s))"
     )
     manifest = {
-        "recipe": dict(t, seed=SEED, data="The Time Machine, first 90% of characters", restore_best=True),
+        "recipe": dict(recipe, seed=SEED, data="The Time Machine, first 90% of characters", restore_best=True),
         "device": device_name,
         "torch": torch.__version__,
         "trained_on": datetime.date.today().isoformat(),

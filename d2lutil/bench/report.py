@@ -14,14 +14,22 @@ def _markdown_row(*cells: object) -> str:
 
 def markdown_table(results: dict[str, Any]) -> str:
     """The results as Markdown: the training table, the micro-benchmark, the gate timings."""
-    m, tr, mi, g, s = results["meta"], results["training"], results["micro"], results["gates"], results["summary"]
-    rec, d = tr["recipe"], results["d2l_recipe"]["row"]
-    note = f" {m['note']}" if m["note"] else ""
-    command = m["command"].replace(shlex.quote(m["note"]), '"…"') if m["note"] else m["command"]  # the note follows
+    meta, training, micro, gates, summary = (
+        results["meta"],
+        results["training"],
+        results["micro"],
+        results["gates"],
+        results["summary"],
+    )
+    recipe, d2l = training["recipe"], results["d2l_recipe"]["row"]
+    note = f" {meta['note']}" if meta["note"] else ""
+    command = (
+        meta["command"].replace(shlex.quote(meta["note"]), '"…"') if meta["note"] else meta["command"]
+    )  # the note follows
     lines = [
-        f"Measured {m['date'][:10]} on {m['device']}, torch {m['torch']}, with `{command}` "
-        f"({m['mode']} mode, {m['total_s']:.0f} s in all; load average {m['load_average_before']} before, "
-        f"{m['load_average_after']} after; threads: {m['threads_reason']}).{note}",
+        f"Measured {meta['date'][:10]} on {meta['device']}, torch {meta['torch']}, with `{command}` "
+        f"({meta['mode']} mode, {meta['total_s']:.0f} s in all; load average {meta['load_average_before']} before, "
+        f"{meta['load_average_after']} after; threads: {meta['threads_reason']}).{note}",
         "",
         _markdown_row(
             "Model",
@@ -36,40 +44,41 @@ def markdown_table(results: dict[str, Any]) -> str:
         ),
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
         _markdown_row(
-            f"{SHORT[d['kind']]}, h={d['hidden_size']}",
-            d["recipe"],
-            f"{d['windows']:,} windows ({d['epochs']:g} epochs of d2lutil's loader)",
-            f"{d['tokens_per_s']:,.0f}",
+            f"{SHORT[d2l['kind']]}, h={d2l['hidden_size']}",
+            d2l["recipe"],
+            f"{d2l['windows']:,} windows ({d2l['epochs']:g} epochs of d2lutil's loader)",
+            f"{d2l['tokens_per_s']:,.0f}",
             "–",
-            f"{d['peak_memory_mb']:,.0f}",
-            f"{d['train_s']:.1f}",
-            f"{d['wall_s']:.1f}",
-            f"{d['val_ppl']:.2f}",
+            f"{d2l['peak_memory_mb']:,.0f}",
+            f"{d2l['train_s']:.1f}",
+            f"{d2l['wall_s']:.1f}",
+            f"{d2l['val_ppl']:.2f}",
         ),
     ]
     common = (
-        f"h={rec['hidden_size']}, one-hot, batch {rec['batch_size']} x {rec['num_steps']}, "
-        f"{rec['optimizer'].capitalize()} {rec['lr']:g}, clip {rec['clip']:g}"
+        f"h={recipe['hidden_size']}, one-hot, batch {recipe['batch_size']} x {recipe['num_steps']}, "
+        f"{recipe['optimizer'].capitalize()} {recipe['lr']:g}, clip {recipe['clip']:g}"
     )
-    for r in tr["rows"]:
+    for row in training["rows"]:
         lines.append(
             _markdown_row(
-                f"{SHORT[r['kind']]}, h={r['hidden_size']}",
+                f"{SHORT[row['kind']]}, h={row['hidden_size']}",
                 common,
-                f"{rec['seconds']:g} s ({r['epochs']:.2f} epochs)",
-                f"{r['tokens_per_s']:,.0f}",
-                f"{r['ratio_vs_d2l_style']:.2f}",
-                f"{r['peak_memory_mb']:,.0f}",
-                f"{r['train_s']:.1f}",
-                f"{r['wall_s']:.1f}",
-                f"{r['val_ppl']:.2f}",
+                f"{recipe['seconds']:g} s ({row['epochs']:.2f} epochs)",
+                f"{row['tokens_per_s']:,.0f}",
+                f"{row['ratio_vs_d2l_style']:.2f}",
+                f"{row['peak_memory_mb']:,.0f}",
+                f"{row['train_s']:.1f}",
+                f"{row['wall_s']:.1f}",
+                f"{row['val_ppl']:.2f}",
             )
         )
-    st = mi["setting"]
+    setting = micro["setting"]
     lines += [
         "",
-        f"Throughput (h={st['hidden_size']}, batch {st['batch_size']}, {st['num_steps']} steps, one-hot; "
-        f"forward, backward and SGD step; median of {st['repeats']}, models interleaved):",
+        f"Throughput (h={setting['hidden_size']}, batch {setting['batch_size']}, {setting['num_steps']} steps, "
+        "one-hot; "
+        f"forward, backward and SGD step; median of {setting['repeats']}, models interleaved):",
         "",
         _markdown_row(
             "Layer",
@@ -81,43 +90,52 @@ def markdown_table(results: dict[str, Any]) -> str:
         ),
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for r in mi["rows"]:
+    for row in micro["rows"]:
         lines.append(
             _markdown_row(
-                SHORT[r["kind"]],
-                f"{r['median_ms']:,.1f}",
-                f"{r['tokens_per_s']:,.0f}",
-                f"{r['ratio_vs_d2l_style']:.2f}",
-                f"{r['tokens_per_cpu_s']:,.0f}",
-                f"{r['cpu_ratio_vs_d2l_style']:.2f}",
+                SHORT[row["kind"]],
+                f"{row['median_ms']:,.1f}",
+                f"{row['tokens_per_s']:,.0f}",
+                f"{row['ratio_vs_d2l_style']:.2f}",
+                f"{row['tokens_per_cpu_s']:,.0f}",
+                f"{row['cpu_ratio_vs_d2l_style']:.2f}",
             )
         )
-    t = g["trace"]
+    trace = gates["trace"]
     lines += [
         "",
-        f"Fused scratch GRU: {s['micro_fused_vs_d2l_style']:.2f}x GRUD2LStyle and "
-        f"{s['micro_fused_vs_nn_gru']:.2f}x nn.GRU in the micro-benchmark (CPU time: "
-        f"{s['micro_cpu_time_fused_vs_d2l_style']:.2f}x and {s['micro_cpu_time_fused_vs_nn_gru']:.2f}x); "
-        f"{s['training_fused_vs_d2l_style']:.2f}x and {s['training_fused_vs_nn_gru']:.2f}x in training.",
+        f"Fused scratch GRU: {summary['micro_fused_vs_d2l_style']:.2f}x GRUD2LStyle and "
+        f"{summary['micro_fused_vs_nn_gru']:.2f}x nn.GRU in the micro-benchmark (CPU time: "
+        f"{summary['micro_cpu_time_fused_vs_d2l_style']:.2f}x and {summary['micro_cpu_time_fused_vs_nn_gru']:.2f}x); "
+        f"{summary['training_fused_vs_d2l_style']:.2f}x and {summary['training_fused_vs_nn_gru']:.2f}x in training.",
         "",
         _markdown_row("Gate explorer", "Median ms", "Worst ms", "Count"),
         "|---|---:|---:|---:|",
         _markdown_row(
-            f"trace_gates over {t['chars']:,} characters",
-            f"{t['median_ms']:,.1f}",
-            f"{t['worst_ms']:,.1f}",
-            t["repeats"],
+            f"trace_gates over {trace['chars']:,} characters",
+            f"{trace['median_ms']:,.1f}",
+            f"{trace['worst_ms']:,.1f}",
+            trace["repeats"],
         ),
     ]
-    ex = g["explorer"]
-    if "skipped" in ex:
-        lines.append(_markdown_row("explorer handler per interaction", f"skipped: {ex['skipped']}", "", ""))
+    explorer = gates["explorer"]
+    if "skipped" in explorer:
+        lines.append(_markdown_row("explorer handler per interaction", f"skipped: {explorer['skipped']}", "", ""))
     else:
-        what = f"explorer handler per interaction (scripted moves, passage of {ex['passage_chars']:,} characters)"
-        lines.append(_markdown_row(what, f"{ex['median_ms']:,.1f}", f"{ex['worst_ms']:,.1f}", ex["interactions"]))
-        for name, h in ex["by_handler"].items():
-            lines.append(
-                _markdown_row(f"&nbsp;&nbsp;{name} handler", f"{h['median_ms']:,.1f}", f"{h['worst_ms']:,.1f}", h["n"])
+        what = f"explorer handler per interaction (scripted moves, passage of {explorer['passage_chars']:,} characters)"
+        lines.append(
+            _markdown_row(
+                what, f"{explorer['median_ms']:,.1f}", f"{explorer['worst_ms']:,.1f}", explorer["interactions"]
             )
-    lines += ["", f"Gate model: {g['model']}."]
+        )
+        for name, handler in explorer["by_handler"].items():
+            lines.append(
+                _markdown_row(
+                    f"&nbsp;&nbsp;{name} handler",
+                    f"{handler['median_ms']:,.1f}",
+                    f"{handler['worst_ms']:,.1f}",
+                    handler["n"],
+                )
+            )
+    lines += ["", f"Gate model: {gates['model']}."]
     return "\n".join(lines) + "\n"
