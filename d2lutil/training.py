@@ -151,6 +151,10 @@ class LanguageModelLoss:
         self.model, self.device, self.carry_state = model, device, carry_state
         self.state: Tensor | tuple[Tensor, ...] | None = None
 
+    def reset(self) -> None:
+        """Start the next window from a zero state (at an epoch's start)."""
+        self.state = None
+
     def __call__(self, X: Tensor, Y: Tensor) -> tuple[Tensor, int]:
         X, Y = X.to(self.device), Y.to(self.device)
         logits, state = self.model(X, self.state if self.carry_state else None)
@@ -195,7 +199,7 @@ def train(
     stop = False
     for epoch in range(num_epochs):
         model.train()
-        loss_of.state = None
+        loss_of.reset()
         loss_sum, count, done = 0.0, 0, 0
         for step in optimize(model, train_iter, loss_of, opt, clip):
             loss_sum += step.loss * step.targets

@@ -285,7 +285,7 @@ def test_optimize_takes_one_step_per_batch():
     assert steps[-1].loss < steps[0].loss or steps[0].loss < 1e-6
 
 
-def test_train_recipe_uses_every_field(small):
+def test_train_recipe_trains_as_the_recipe_says(small):
     vocab, tokens, val = small
     data = TimeMachine(vocab, tokens, val)
     recipe = Recipe(batch_size=8, num_steps=16, lr=1e-2, optimizer="adam", num_epochs=2)
