@@ -1,11 +1,14 @@
 """The GRU cell drawn with matplotlib, in three stages that the chapter builds up one at a time.
 
 * ``"gates"``: the reset gate R_t and the update gate Z_t, each a sigmoid layer of X_t and H_{t-1};
-* ``"candidate"``: adds the candidate state H~_t, a tanh layer of X_t and the reset state R_t * H_{t-1};
+* ``"candidate"``: adds the candidate state H~_t, a tanh of X_t's projection plus R_t times H_{t-1}'s
+  projection, R_t * (H_{t-1} W_hh + b_hh);
 * ``"state"``: adds the new state H_t = Z_t * H_{t-1} + (1 - Z_t) * H~_t.
 
-The drawing follows the reset-before convention of Cho et al. (2014) and the d2l text (the reset
-gate scales H_{t-1} before its matmul); notebook 3 explains the reset-after variant of nn.GRU.
+The drawing follows the chapter's convention, reset after the matmul, as ``torch.nn.GRU``, cuDNN and
+the layer trained in notebook 4 compute it (and the first arXiv version of Cho et al., 2014): the
+reset gate scales the projected state H_{t-1} W_hh + b_hh. Notebook 3 measures the reset-before
+variant, (R_t * H_{t-1}) W_hh, of the published version and the d2l text.
 
 In a notebook, ``gru_cell("gates")`` returns a figure that renders inline (no file path, so it shows
 in JupyterLab, on GitHub and in Colab alike). From a shell, ``python -m d2lutil.diagrams --out figures``
@@ -40,14 +43,19 @@ COLORS = {
 
 _TITLES = {
     "gates": "GRU cell, step 1 of 3: the reset gate $R_t$ and the update gate $Z_t$",
-    "candidate": r"GRU cell, step 2 of 3: the candidate $\tilde{H}_t$ sees the past only as $R_t \odot H_{t-1}$",
+    "candidate": r"GRU cell, step 2 of 3: the candidate $\tilde{H}_t$ sees the past only as "
+    r"$R_t \odot (H_{t-1} W_{hh} + b_{hh})$",
     "state": r"GRU cell, step 3 of 3: $H_t$ mixes $H_{t-1}$ and $\tilde{H}_t$ in proportions $Z_t$ and $1 - Z_t$",
 }
 
 _EQUATIONS: list[tuple[Stage, str, str]] = [
     ("gates", "reset", r"$R_t = \sigma(X_t W_{xr} + H_{t-1} W_{hr} + b_r)$"),
     ("gates", "update", r"$Z_t = \sigma(X_t W_{xz} + H_{t-1} W_{hz} + b_z)$"),
-    ("candidate", "candidate", r"$\tilde{H}_t = \tanh(X_t W_{xh} + (R_t \odot H_{t-1}) W_{hh} + b_h)$"),
+    (
+        "candidate",
+        "candidate",
+        r"$\tilde{H}_t = \tanh(X_t W_{xh} + b_{xh} + R_t \odot (H_{t-1} W_{hh} + b_{hh}))$",
+    ),
     ("state", "state", r"$H_t = Z_t \odot H_{t-1} + (1 - Z_t) \odot \tilde{H}_t$"),
 ]
 
@@ -86,10 +94,17 @@ def _dot(ax: Axes, xy: tuple[float, float], color: str) -> None:
     ax.add_patch(Circle(xy, 0.07, color=color, zorder=3))
 
 
-def _box(ax: Axes, center: tuple[float, float], symbol: str, name: str, color: str) -> None:
-    """A layer (sigmoid or tanh of an affine map) as a rounded box, its name below."""
+def _box(
+    ax: Axes,
+    center: tuple[float, float],
+    symbol: str,
+    name: str,
+    color: str,
+    size: tuple[float, float] = (_BOX_W, _BOX_H),
+) -> None:
+    """A layer (sigmoid or tanh of an affine map, or an affine map alone) as a rounded box, its name below."""
     x, y = center
-    w, h = _BOX_W, _BOX_H
+    w, h = size
     ax.add_patch(
         FancyBboxPatch(
             (x - w / 2, y - h / 2),
@@ -102,8 +117,17 @@ def _box(ax: Axes, center: tuple[float, float], symbol: str, name: str, color: s
             zorder=2,
         )
     )
-    ax.text(x, y + 0.14, symbol, ha="center", va="center", fontsize=14, color=color, zorder=4)
-    ax.text(x, y - 0.27, name, ha="center", va="center", fontsize=8, color=color, zorder=4)
+    ax.text(
+        x,
+        y + 0.14 * h / _BOX_H,
+        symbol,
+        ha="center",
+        va="center",
+        fontsize=14 if h == _BOX_H else 11,
+        color=color,
+        zorder=4,
+    )
+    ax.text(x, y - 0.27 * h / _BOX_H, name, ha="center", va="center", fontsize=8, color=color, zorder=4)
 
 
 def _op(ax: Axes, center: tuple[float, float], symbol: str, color: str) -> None:
@@ -144,7 +168,9 @@ def gru_cell(stage: Stage = "state") -> Figure:
     box_y = 3.4
     box_bottom, box_top = box_y - _BOX_H / 2, box_y + _BOX_H / 2
     _label(ax, (-0.15, rail), "$H_{t-1}$", c["state"], ha="left", va="bottom")
-    h_end = 5.75 if level >= 1 else r_x + 0.15
+    # reset after the matmul: H_{t-1} is projected (box at affine_x), then scaled by R_t (at reset_op)
+    affine_x, affine_w, affine_h = 5.35, 1.1, 0.78
+    h_end = affine_x - affine_w / 2 if level >= 1 else r_x + 0.15
     _wire(ax, [(-0.1, rail), (1.0, rail), (1.0, h_bus), (h_end, h_bus)], c["state"], arrow=level >= 1)
     _label(ax, (1.6, 0.05), "$X_t$", c["input"], ha="center", va="top")
     x_end = n_x + 0.15 if level >= 1 else r_x + 0.15
@@ -164,8 +190,10 @@ def gru_cell(stage: Stage = "state") -> Figure:
         _wire(ax, [(r_x, box_top), (r_x, 4.75)], c["reset"])
         _label(ax, (r_x, 4.85), "$R_t$", c["reset"], ha="center", va="bottom")
 
-    if level >= 1:  # the candidate: tanh of X_t and the reset state R_t * H_{t-1}
-        reset_op = (6.0, h_bus)
+    if level >= 1:  # the candidate: tanh of X_t's projection plus R_t * (H_{t-1} W_hh + b_hh)
+        _box(ax, (affine_x, h_bus), "$W_{hh}$", "$+\\,b_{hh}$", c["state"], size=(affine_w, affine_h))
+        reset_op = (6.35, h_bus)
+        _wire(ax, [(affine_x + affine_w / 2, h_bus), (reset_op[0] - 0.24, h_bus)], c["state"])
         _wire(ax, [(r_x, box_top), (r_x, 4.45), (reset_op[0], 4.45), (reset_op[0], reset_op[1] + 0.24)], c["reset"])
         _label(ax, (r_x + 0.1, 4.5), "$R_t$", c["reset"], ha="left", va="bottom")
         _op(ax, reset_op, r"$\odot$", c["reset"])
@@ -207,7 +235,7 @@ def gru_cell(stage: Stage = "state") -> Figure:
     notes = [
         r"$\odot$: element-wise product",
         r"$\sigma$: logistic sigmoid",
-        "reset before the matmul (Cho et al., 2014)",
+        "reset after the matmul, as nn.GRU (notebook 3)",
     ]
     for i, note in enumerate(notes):
         ax.text(12.0, -0.75 - 0.45 * i, note, ha="right", va="center", fontsize=8.5, color="#666666")

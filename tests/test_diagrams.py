@@ -20,6 +20,8 @@ def test_each_stage_draws(stage):
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("R_t = " in t for t in texts) and any("Z_t = " in t for t in texts)
     assert any(r"\tilde{H}_t = " in t for t in texts) == (stage != "gates")
+    # the chapter's convention, reset after the matmul (nn.GRU): R_t scales the projected state
+    assert any(r"R_t \odot (H_{t-1} W_{hh} + b_{hh})" in t for t in texts) == (stage != "gates")
     assert any("H_t = Z_t" in t for t in texts) == (stage == "state")
 
 
