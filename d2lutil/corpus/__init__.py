@@ -141,7 +141,8 @@ def download(
             )
         if failure:
             cause = failure[0]
-            raise FileNotFoundError(f"Could not download {url} ({type(cause).__name__}: {cause}). {by_hand}") from cause
+            why = f"{type(cause).__name__}: {str(cause).strip()}"
+            raise FileNotFoundError(f"Could not download {url} ({why}). {by_hand}") from cause
         got = sha1_of(tmp)
         if got != sha1:
             raise ValueError(
