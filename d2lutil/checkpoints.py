@@ -270,7 +270,11 @@ def load_checkpoint(
         model.load_state_dict(load_file(str(weights)))
     except (SafetensorError, RuntimeError) as err:
         raise CheckpointError(f"{weights} does not fit the model its manifest describes: {err}") from err
-    return model.to(dev).eval(), ckpt_vocab, manifest
+    try:
+        model = model.to(dev)
+    except (RuntimeError, AssertionError) as err:
+        raise ValueError(f"cannot move the model to device {dev} ({err}): use device=d2lutil.try_gpu()") from err
+    return model.eval(), ckpt_vocab, manifest
 
 
 def _json_fields(fields: dict[str, Any]) -> None:
@@ -333,6 +337,7 @@ def save_checkpoint(
         "recipe": manifest.pop("recipe", {}),
         **manifest,
     }
+    info = json.loads(json.dumps(info, allow_nan=False))  # the digest covers exactly what a load reads back
     check_manifest(dict(info, weights_file="x.safetensors", digest="0" * 64), "the manifest to save")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     shapes = {k: tuple(v.shape) for k, v in tensors.items()}

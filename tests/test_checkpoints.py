@@ -495,3 +495,12 @@ def test_save_into_a_folder_that_is_a_file(tmp_path, vocab):
     (tmp_path / "taken").write_text("a file")
     with pytest.raises(NotADirectoryError, match="is a file, not a folder"):
         _save(_model(vocab), vocab, tmp_path / "taken" / "x")
+
+
+def test_what_json_changes_is_what_the_digest_covers(tmp_path, vocab):
+    """Tuples become lists and int keys strings in JSON: the digest is taken over what a load reads back."""
+    model = _model(vocab)
+    path = _save(model, vocab, tmp_path / "x", recipe={"betas": (0.9, 0.99), 1: "one", "nested": {2: [3, (4,)]}})
+    loaded, _, manifest = load_checkpoint(path)
+    assert manifest["recipe"] == {"betas": [0.9, 0.99], "1": "one", "nested": {"2": [3, [4]]}}
+    assert _same_weights(loaded, model)
