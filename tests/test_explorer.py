@@ -1,19 +1,24 @@
-"""The gate explorer: driven through its controls, its pictures change and agree with trace_gates."""
+"""The gate explorer's kernel side: traced values, connectivity, the bytes sent, refusals, the saved page.
+
+The browser side (drawing, every control, the time per frame) is tested in tests/test_browser.py.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
 import pytest
 import torch
+import traitlets
 
 import d2lutil
-from d2lutil.data import preprocess
-from d2lutil.explorer import _BG, GateExplorer, colored_passage_html, held_out_passages, rank_units, text_features
+from d2lutil.data import Vocab, preprocess
+from d2lutil.explorer import GateExplorer, held_out_passages, trace_passage
+from d2lutil.explorer.trace import add_connectivity, dequantise, quantise
 from d2lutil.gates import saturation, trace_gates
 
-PNG = b"\x89PNG\r\n\x1a\n"
 PASSAGES = {
     "one": "the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us",
     "two": "his grey eyes shone and twinkled and his usually pale face was flushed and animated",
@@ -29,157 +34,186 @@ def vocab(time_machine):
 def model(vocab):
     """A small two-layer GRU language model (random weights: the explorer does not care)."""
     d2lutil.set_seed(0)
-    return d2lutil.build_lm("gru", len(vocab), hidden_size=40, num_layers=2, embed_size=8).eval()
+    return d2lutil.build_lm("gru", len(vocab), hidden_size=24, num_layers=2, embed_size=8).eval()
 
 
 @pytest.fixture()
 def explorer(model, vocab):
-    return GateExplorer(model, vocab, PASSAGES, window=30, units_shown=16)
+    return GateExplorer(model, vocab, PASSAGES, window=30, units_shown=16, context=12)
 
 
-def traced(model, vocab, text: str, layer: int) -> tuple[np.ndarray, np.ndarray]:
-    """(Z, R) of ``text`` from the tracer itself, each (T, h)."""
-    values = trace_gates(model, torch.tensor([vocab[list(text)]]), layer=layer)
-    return values.z[:, 0].double().numpy(), values.r[:, 0].double().numpy()
+def direct_connectivity(model, vocab, text: str, targets: np.ndarray, context: int) -> np.ndarray:
+    """The definition, one backward pass per prediction over the whole passage: (T, context)."""
+    tokens = torch.tensor([vocab[list(text)]])
+    x = model.embed(tokens).detach().requires_grad_(True)  # (T, 1, d)
+    outputs, _ = model.rnn(x)
+    logp = model.head(outputs[:, 0]).log_softmax(-1)  # (T, V)
+    out = np.zeros((len(text), context), dtype=np.float32)
+    for t in range(len(text)):
+        (grad,) = torch.autograd.grad(logp[t, targets[t]], x, retain_graph=True)
+        norms = grad[:, 0].norm(dim=-1)  # (T,): zero after t
+        assert float(norms[t + 1 :].sum()) == 0.0  # causal
+        for j in range(min(context, t + 1)):
+            out[t, j] = float(norms[t - j])
+    return out
 
 
-def backgrounds(page: str) -> list[str]:
-    return re.findall(r"background:(#[0-9a-f]{6})", page)
-
-
-def expected_backgrounds(values: np.ndarray) -> list[str]:
-    return [_BG[i] for i in np.clip(np.rint(values * 255), 0, 255).astype(int)]
-
-
-def test_opens_on_the_first_passage_with_the_top_layer_traced(explorer, model, vocab):
+def test_trace_holds_both_gates_of_every_layer_and_their_saturation(model, vocab):
     text = PASSAGES["one"]
-    assert explorer.current_text == text
-    assert explorer.layer.value == 1 and explorer.gate.value == "update gate Z"
-    z, r = traced(model, vocab, text, layer=1)
-    np.testing.assert_allclose(explorer.gate_values(), z, atol=1e-6)
-    np.testing.assert_allclose(explorer.gate_values("r"), r, atol=1e-6)
-    assert bytes(explorer.heatmap_image.value).startswith(PNG) and bytes(explorer.scatter_image.value).startswith(PNG)
-    assert backgrounds(explorer.passage_html.value) == expected_backgrounds(z[:, 0])
-    assert explorer.window.value == (0, 29) and explorer.window.max == len(text) - 1
-    assert explorer.timings_ms and "handler calls" in explorer.timing_summary()
+    trace = trace_passage(model, vocab, text)
+    assert trace.gates.shape == (2, 2, len(text), 24) and trace.gates.dtype == np.float32
+    for layer in range(2):
+        values = trace_gates(model, torch.tensor([vocab[list(text)]]), layer=layer)
+        np.testing.assert_allclose(trace.gates[layer, 0], values.z[:, 0].numpy(), atol=1e-6)  # Z first
+        np.testing.assert_allclose(trace.gates[layer, 1], values.r[:, 0].numpy(), atol=1e-6)
+        for g, gate in enumerate((values.z, values.r)):
+            low, high = saturation(gate[:, 0])
+            np.testing.assert_allclose(trace.saturation[layer, g, 0], low.numpy())
+            np.testing.assert_allclose(trace.saturation[layer, g, 1], high.numpy())
+    logits, _ = model(torch.tensor([vocab[list(text)]]))
+    probs = logits[0].softmax(-1)
+    np.testing.assert_array_equal(trace.predicted, probs.argmax(-1).numpy())
+    np.testing.assert_allclose(trace.probability, probs.max(-1).values.detach().numpy(), rtol=1e-5)
 
 
-def test_moving_the_unit_recolours_the_text_and_moves_the_marks(explorer, model, vocab):
-    z, _ = traced(model, vocab, PASSAGES["one"], layer=1)
-    before = (explorer.passage_html.value, bytes(explorer.heatmap_image.value))
-    calls = len(explorer.timings_by_handler.get("unit", []))
-    explorer.unit.value = 7
-    after = (explorer.passage_html.value, bytes(explorer.heatmap_image.value))
-    assert all(a != b for a, b in zip(after, before, strict=True)), (
-        "the text and the heatmap should change with the unit"
-    )
-    rings = [[explorer.saturation_of(g)[1][7], explorer.saturation_of(g)[0][7]] for g in ("z", "r")]
-    np.testing.assert_allclose(explorer.sat_mark.get_offsets(), rings)  # (right, left) of unit 7's Z and R
-    assert backgrounds(explorer.passage_html.value) == expected_backgrounds(z[:, 7])
-    assert "unit 7" in explorer.status.value
-    assert explorer.heat_mark.get_y() == pytest.approx(6.5)
-    assert len(explorer.timings_by_handler["unit"]) == calls + 1
-    explorer.unit.value = 25  # another block of rows: the heatmap shows units 16..31
-    assert explorer.heat_ax.get_ylim() == (31.5, 15.5)
-    np.testing.assert_allclose(explorer.heat_im.get_array(), z[0:30, 16:32].T, atol=1e-6)
+@pytest.mark.parametrize("context", [1, 8, 40])  # 40: longer than the passage
+def test_connectivity_equals_the_gradient_norms_of_each_prediction(model, vocab, context):
+    text = "the time traveller smiled"
+    trace = add_connectivity(model, vocab, trace_passage(model, vocab, text), context)
+    expected = direct_connectivity(model, vocab, text, trace.predicted, context)
+    assert trace.connectivity is not None and trace.connectivity.shape == (len(text), context)
+    np.testing.assert_allclose(trace.connectivity, expected, rtol=1e-4, atol=1e-7)
+    assert (trace.connectivity[:, 0] > 0).all()  # the last character read always matters
 
 
-def test_the_window_selects_the_heatmap_columns_and_underlines_the_text(explorer, model, vocab):
-    z, _ = traced(model, vocab, PASSAGES["one"], layer=1)
-    image = bytes(explorer.heatmap_image.value)
-    explorer.window.value = (5, 12)
-    assert bytes(explorer.heatmap_image.value) != image
-    np.testing.assert_allclose(explorer.heat_im.get_array(), z[5:13, 0:16].T, atol=1e-6)
-    spans = explorer.passage_html.value.split("<span ")[1:]
-    underlined = [t for t, span in enumerate(spans) if "box-shadow" in span]
-    assert underlined == list(range(5, 13))
-    assert len(explorer.heat_chars.get_paths()) == 8  # one glyph per column
-
-
-def test_gate_toggle_and_layer_dropdown_switch_the_traced_values(explorer, model, vocab):
-    explorer.unit.value = 3
-    explorer.gate.value = "reset gate R"
-    _, r1 = traced(model, vocab, PASSAGES["one"], layer=1)
-    np.testing.assert_allclose(explorer.gate_values(), r1, atol=1e-6)
-    assert backgrounds(explorer.passage_html.value) == expected_backgrounds(r1[:, 3])
-    scatter = bytes(explorer.scatter_image.value)
-    explorer.layer.value = 0
-    z0, r0 = traced(model, vocab, PASSAGES["one"], layer=0)
-    np.testing.assert_allclose(explorer.gate_values(), r0, atol=1e-6)
-    np.testing.assert_allclose(explorer.gate_values("z"), z0, atol=1e-6)
-    assert bytes(explorer.scatter_image.value) != scatter  # the title names the layer
-    for gate, values in (("z", z0), ("r", r0)):
-        low, high = saturation(torch.from_numpy(values))
-        np.testing.assert_allclose(explorer.saturation_of(gate)[0], low.numpy())
-        np.testing.assert_allclose(explorer.saturation_of(gate)[1], high.numpy())
-        np.testing.assert_allclose(explorer.sat_points[gate].get_offsets(), np.column_stack([high, low]))
-
-
-def test_ranking_lists_the_most_correlated_units_and_choosing_one_moves_the_slider(explorer, model, vocab):
-    z, _ = traced(model, vocab, PASSAGES["one"], layer=1)
-    spaces = text_features(PASSAGES["one"])["space"]
-    corr = np.array([np.corrcoef(z[:, u], spaces)[0, 1] for u in range(z.shape[1])])
-    best = int(np.argmax(np.abs(corr)))
-    values = [v for _, v in explorer.ranked.options if v >= 0]
-    assert values[0] == best and len(values) == 12
-    explorer.ranked.value = values[2]
-    assert explorer.unit.value == values[2]
-    assert backgrounds(explorer.passage_html.value) == expected_backgrounds(z[:, values[2]])
-    explorer.feature.value = "word start"
-    starts = text_features(PASSAGES["one"])["word start"]
-    corr = np.array([np.corrcoef(z[:, u], starts)[0, 1] for u in range(z.shape[1])])
-    assert [v for _, v in explorer.ranked.options if v >= 0][0] == int(np.argmax(np.abs(corr)))
-
-
-def test_a_new_passage_is_traced_once_and_everything_follows(explorer, model, vocab):
-    explorer.passage.value = "two"
-    assert explorer.current_text == explorer.text.value == PASSAGES["two"]
-    z, _ = traced(model, vocab, PASSAGES["two"], layer=1)
-    np.testing.assert_allclose(explorer.gate_values(), z, atol=1e-6)
-    explorer.text.value = "Hello, World! It's 1895."
-    text = preprocess("Hello, World! It's 1895.")
-    assert explorer.current_text == text
-    assert explorer.window.value == (0, len(text) - 1) and explorer.window.max == len(text) - 1
-    z, _ = traced(model, vocab, text, layer=1)
-    np.testing.assert_allclose(explorer.gate_values(), z, atol=1e-6)
-    assert len(backgrounds(explorer.passage_html.value)) == len(text)
-    explorer.text.value = "!"  # nothing to trace: a message, and the last passage stays
-    assert "fewer than two letters" in explorer.status.value and explorer.current_text == text
-
-
-def test_single_layer_scratch_model_hides_the_layer_choice(vocab):
+def test_connectivity_of_a_one_layer_scratch_gru(vocab):
     d2lutil.set_seed(1)
-    model = d2lutil.build_lm("gru_scratch", len(vocab), hidden_size=12)
-    ex = GateExplorer(model, vocab, "a short passage to read", window=10)
-    assert ex.layer.layout.display == "none" and ex.units_shown == 12
-    z = model.rnn.trace(model.embed(torch.tensor([vocab[list("a short passage to read")]]))).z[:, 0]
-    np.testing.assert_allclose(ex.gate_values(), z.detach().double().numpy(), atol=1e-6)
+    model = d2lutil.build_lm("gru_scratch", len(vocab), hidden_size=10).eval()
+    text = "a short passage to read"
+    trace = add_connectivity(model, vocab, trace_passage(model, vocab, text), 6)
+    assert trace.gates.shape == (1, 2, len(text), 10)
+    expected = direct_connectivity(model, vocab, text, trace.predicted, 6)
+    np.testing.assert_allclose(trace.connectivity, expected, rtol=1e-4, atol=1e-7)
 
 
-def test_bad_models_and_inputs_are_refused(vocab):
-    rnn = d2lutil.build_lm("rnn", len(vocab), hidden_size=8)
+def test_quantisation_round_trip_is_within_half_a_step():
+    values = np.random.default_rng(0).random((3, 5, 7)).astype(np.float32)
+    values[0, 0, :3] = [0.0, 1.0, 0.5]
+    data = quantise(values)
+    assert isinstance(data, bytes) and len(data) == values.size
+    back = dequantise(data, values.shape)
+    assert np.abs(back - values).max() <= 0.5 / 255 + 1e-7
+    assert back[0, 0, 0] == 0.0 and back[0, 0, 1] == 1.0
+
+
+def test_the_widget_sends_the_trace_as_bytes_and_the_view_state(explorer, model, vocab):
+    text = PASSAGES["one"]
+    T = len(text)
+    assert explorer.passage == "one" and explorer.current_text == text
+    assert explorer.layer == 1 and explorer.gate == "z" and explorer.window == [0, 29]
+    assert len(explorer.gates) == 2 * 2 * T * 24 and len(explorer.conn) == T * 12
+    gates = dequantise(explorer.gates, (2, 2, T, 24))
+    assert np.abs(gates - explorer.trace.gates).max() <= 0.5 / 255 + 1e-6
+    np.testing.assert_allclose(explorer.gate_values(), explorer.trace.gates[1, 0])
+    meta = explorer.meta
+    assert (meta["steps"], meta["units"], meta["layers"], meta["context"]) == (T, 24, 2, 12)
+    assert meta["text"] == text and len(meta["predicted"]) == T and meta["connectivity"] is True
+    conn = dequantise(explorer.conn, (T, 12)) * np.array(meta["conn_scale"])[:, None]
+    np.testing.assert_allclose(conn, explorer.trace.connectivity, rtol=0.01, atol=np.max(meta["conn_scale"]) / 255)
+    assert len(meta["palette"]) == 256 and all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in meta["palette"])
+    assert explorer.kernel_ms["gates"] and explorer.kernel_ms["connectivity"]
+
+
+def test_a_new_passage_is_traced_and_the_window_reset(explorer):
+    explorer.window = [5, 12]
+    explorer.passage = "two"
+    assert explorer.current_text == PASSAGES["two"] and explorer.window == [0, 29]
+    assert explorer.meta["text"] == PASSAGES["two"] and len(explorer.conn) == len(PASSAGES["two"]) * 12
+    explorer.show_text("Hello, World! It's 1895.")
+    text = preprocess("Hello, World! It's 1895.")
+    assert explorer.passage == "your text" and explorer.current_text == text
+    assert explorer.window == [0, len(text) - 1]
+    explorer.passage = "one"  # traced before: from the cache
+    assert explorer.current_text == PASSAGES["one"] and len(explorer.kernel_ms["gates"]) == 3
+
+
+def test_text_typed_in_the_widget_is_traced_or_refused_there(explorer):
+    explorer._on_msg(explorer, {"type": "trace", "text": "a new passage"}, [])
+    assert explorer.current_text == "a new passage" and explorer.message == ""
+    explorer._on_msg(explorer, {"type": "trace", "text": "  1895 !! "}, [])
+    assert "fewer than two letters" in explorer.message and explorer.current_text == "a new passage"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("unit", 24, r"unit must lie in 0\.\.23"),
+        ("unit", -1, r"unit must lie in 0\.\.23"),
+        ("unit", "3", "unit must be an int"),
+        ("unit", True, "unit must be an int"),
+        ("layer", 2, r"layer must lie in 0\.\.1"),
+        ("gate", "update", "gate must be 'z'"),
+        ("feature", "comma", "feature must be one of"),
+        ("window", [5, 2], r"0 <= first <= last <= 102"),
+        ("window", [0, 103], r"0 <= first <= last <= 102"),
+        ("window", [0.5, 3], "window must be"),
+        ("passage", "three", "to trace other text call show_text"),
+    ],
+)
+def test_impossible_view_states_are_refused_with_what_is_allowed(explorer, name, value, expected):
+    before = getattr(explorer, name)
+    with pytest.raises(traitlets.TraitError, match=expected):
+        setattr(explorer, name, value)
+    assert getattr(explorer, name) == before
+
+
+def test_numpy_integers_are_integers(explorer):
+    explorer.unit = np.int64(7)
+    explorer.window = (np.int32(3), np.int64(9))
+    assert explorer.unit == 7 and type(explorer.unit) is int and explorer.window == [3, 9]
+
+
+def test_bad_models_vocabularies_and_passages_are_refused(model, vocab):
     with pytest.raises(ValueError, match="RNNLM around an nn.GRU"):
-        GateExplorer(rnn, vocab, "some text")
-    gru = d2lutil.build_lm("gru", len(vocab), hidden_size=8)
-    with pytest.raises(ValueError, match="layer must lie in 0..0"):
-        GateExplorer(gru, vocab, "some text", layer=1)
-    with pytest.raises(ValueError, match="passages is empty"):
-        GateExplorer(gru, vocab, {})
-    with pytest.raises(ValueError, match="values has"):
-        colored_passage_html("abc", np.zeros(2))
-    with pytest.raises(ValueError, match="expected gate"):
-        rank_units(np.zeros((5, 3)), np.zeros(4))
+        GateExplorer(d2lutil.build_lm("rnn", len(vocab), hidden_size=8), vocab, "some text")
+    other = d2lutil.build_lm("gru", len(vocab) + 2, hidden_size=8)
+    with pytest.raises(ValueError, match=rf"vocab has {len(vocab)} tokens but the model predicts {len(vocab) + 2}"):
+        GateExplorer(other, vocab, "some text")
+    with pytest.raises(ValueError, match="layer must be an int in 0..1"):
+        GateExplorer(model, vocab, "some text", layer=2)
+    with pytest.raises(ValueError, match="passages must be a non-empty dict"):
+        GateExplorer(model, vocab, {})
+    with pytest.raises(ValueError, match="passage 'first': the passage '' has fewer than two letters"):
+        GateExplorer(model, vocab, {"first": "", "second": "some text"})
+    with pytest.raises(ValueError, match="window must be an int >= 2"):
+        GateExplorer(model, vocab, "some text", window=1)
+    with pytest.raises(ValueError, match="context must be an int in 0..256"):
+        GateExplorer(model, vocab, "some text", context=-1)
+    no_q = Vocab(idx_to_token=[t if t != "q" else "1" for t in vocab.idx_to_token])
+    with pytest.raises(ValueError, match=r"characters the model's vocabulary lacks: 'q'"):
+        GateExplorer(model, no_q, "the queen")
+    explorer = GateExplorer(model, vocab, "some text", context=4)
+    with pytest.raises(ValueError, match="fewer than two letters"):
+        explorer.show_text("")
 
 
-def test_rank_units_finds_a_unit_that_copies_the_feature():
-    rng = np.random.default_rng(0)
-    feature = (rng.random(200) < 0.2).astype(float)
-    gate = rng.random((200, 6))
-    gate[:, 4] = 0.1 + 0.8 * (1 - feature)  # anti-correlated: r = -1
-    gate[:, 2] = 0.5  # never moves: r = 0
-    ranking = rank_units(gate, feature, top=6)
-    assert ranking[0][0] == 4 and ranking[0][1] == pytest.approx(-1.0)
-    assert dict(ranking)[2] == 0.0
+def test_long_text_is_cut_with_a_note(model, vocab):
+    explorer = GateExplorer(model, vocab, "word " * 100, max_chars=50, context=4)
+    assert len(explorer.current_text) == 50 and "first 50 characters" in explorer.meta["note"]
+
+
+def test_saved_page_is_self_contained(explorer, tmp_path):
+    path = explorer.save_html(tmp_path / "page" / "explorer.html", title="Test <page>")
+    page = path.read_text(encoding="utf-8")
+    assert not re.search(r"https?://", page), "the page names a network address"
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=", page), "the page loads something by address"
+    assert "Test &lt;page&gt;" in page and "export function staticModel" in page
+    data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', page, re.S).group(1).replace("<\\/", "</"))
+    assert data["passages"] == ["one", "two"] and data["state"]["layer"] == 1
+    for label, text in PASSAGES.items():
+        trace = data["traces"][label]
+        assert trace["meta"]["text"] == text and trace["meta"]["kernel"] is False
+        assert len(trace["gates"]) == 4 * -(-2 * 2 * len(text) * 24 // 3)  # base64 of the bytes
 
 
 def test_default_passages_come_from_the_held_out_text(time_machine):

@@ -1,0 +1,34 @@
+"""Write the explorer's self-contained page for a shipped model:
+``python -m d2lutil.explorer --save book/_static/gate_explorer.html``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from d2lutil.checkpoints import load_checkpoint
+from d2lutil.explorer.trace import held_out_passages
+from d2lutil.explorer.widget import GateExplorer
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--save", type=Path, required=True, help="the HTML file to write")
+    parser.add_argument("--checkpoint", default="gru_lm", help="a shipped checkpoint (default: gru_lm)")
+    parser.add_argument("--length", type=int, default=400, help="characters per held-out passage (default 400)")
+    parser.add_argument("--context", type=int, default=64, help="earlier characters in the connectivity (default 64)")
+    parser.add_argument("--count", type=int, default=3, help="how many held-out passages (default 3)")
+    args = parser.parse_args(argv)
+    model, vocab, manifest = load_checkpoint(args.checkpoint)
+    spec = manifest["model"]
+    explorer = GateExplorer(model, vocab, held_out_passages(args.length, args.count), context=args.context)
+    title = (
+        f"Gate explorer: {args.checkpoint}, a {spec['num_layers']}-layer GRU of {spec['hidden_size']} units "
+        f"(held-out perplexity {manifest['val_ppl']:.2f})"
+    )
+    path = explorer.save_html(args.save, title=title)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(explorer.passages)} passages)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""A saved explorer: one HTML file, module and traces inline, that works with no kernel and no network.
+
+The page carries the front-end module (``explorer.js``) as text and every traced passage as JSON
+(gate and connectivity bytes base64-encoded); a short module script imports the module from a
+``blob:`` URL and renders it over :js:`staticModel`, which stands in for the widget's model.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body {{ font: 15px/1.5 system-ui, sans-serif; margin: 20px auto; max-width: 940px; padding: 0 12px; }}</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>{intro}</p>
+<div id="explorer"><p>Loading the explorer (it needs JavaScript) ...</p></div>
+<script type="text/plain" id="explorer-module">{module}</script>
+<script type="application/json" id="explorer-data">{data}</script>
+<script type="module">
+const text = (id) => document.getElementById(id).textContent;
+const url = URL.createObjectURL(new Blob([text("explorer-module")], {{ type: "text/javascript" }}));
+const module = await import(url);
+const el = document.getElementById("explorer");
+module.default.render({{ model: module.staticModel(JSON.parse(text("explorer-data"))), el }});
+</script>
+</body>
+</html>
+"""
+
+INTRO = (
+    "A trained GRU language model read each passage below once; its update and reset gates at every "
+    "character and unit are stored in this page, so every control works without Python. The text is "
+    "coloured by the chosen unit's gate; hover a character to see the model's next-character prediction "
+    "there and, in green, how strongly each earlier character moves it (the gradient of the prediction's "
+    "log-probability with respect to that character's input, after Madsen, Distill 2019). The scatter "
+    "places every unit's gates by how often they are saturated (Karpathy, Johnson and Fei-Fei, 2015)."
+)
+
+
+def write_page(
+    path: Path, module: str, traces: dict[str, dict[str, Any]], state: dict[str, Any], title: str, intro: str = INTRO
+) -> Path:
+    """Write the page. traces: label -> {"meta": dict, "gates": bytes, "conn": bytes}; state: the
+    view's unit, gate, layer and feature to open with."""
+    if "</script" in module.lower():
+        raise ValueError("the explorer module contains '</script', which would end the page's script early")
+    data = {
+        "passages": list(traces),
+        "state": state,
+        "traces": {
+            label: {
+                "meta": trace["meta"],
+                "gates": base64.b64encode(trace["gates"]).decode("ascii"),
+                "conn": base64.b64encode(trace["conn"]).decode("ascii"),
+            }
+            for label, trace in traces.items()
+        },
+    }
+    page = _PAGE.format(
+        title=html.escape(title),
+        intro=html.escape(intro),
+        module=module,
+        data=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path

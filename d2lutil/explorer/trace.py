@@ -1,0 +1,217 @@
+"""Tracing a passage once for the explorer: gates, saturation, predictions and connectivity.
+
+Everything the browser draws comes from one :class:`PassageTrace`, computed in the kernel when a
+passage is chosen or typed; moving a control afterwards needs no kernel at all.
+
+* gates: both gates of every unit of every layer at every character, from
+  :func:`d2lutil.gates.trace_gates`;
+* saturation: how often each gate is below 0.1 or above 0.9 (Karpathy, Johnson & Fei-Fei, 2015);
+* predictions: the model's most likely next character after each character, and its probability;
+* connectivity (after Madsen's "Visualizing memorization in RNNs", Distill 2019): for the prediction
+  after character t, the L2 norm of the gradient of its log-probability with respect to the input
+  vector (embedding or one-hot) of each of the ``context`` characters t-context+1..t.
+
+Connectivity is exact within the window: the state reached before the window depends only on
+earlier characters, so each window is replayed from that (stored) state, all windows in one batch.
+The cost is O(T * context) steps, not O(T^2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from d2lutil.data import Vocab, load_time_machine, preprocess
+from d2lutil.gates import saturation, trace_gates
+from d2lutil.models import RNNLM
+
+GATE_ORDER = ("z", "r")  # index 0: update gate Z, index 1: reset gate R
+
+
+@dataclass
+class PassageTrace:
+    """One passage as the model reads it. T characters, L layers, h units, k = context.
+
+    gates: (L, 2, T, h) float32, gate order (Z, R); saturation: (L, 2, 2, h) float32, the
+    fractions (below 0.1, above 0.9) per layer, gate and unit; predicted: (T,) int64, the most
+    likely next token after each character; probability: (T,) float32, its probability;
+    connectivity: (T, k) float32, entry [t, j] for the character t - j (0 before the passage),
+    None until :func:`add_connectivity` has run.
+    """
+
+    text: str
+    gates: np.ndarray
+    saturation: np.ndarray
+    predicted: np.ndarray
+    probability: np.ndarray
+    states: list[Tensor]  # per layer (T, h): the state after each step, for connectivity
+    connectivity: np.ndarray | None = None
+
+
+def check_model(model: Any, vocab: Vocab) -> None:
+    """Refuse a model the explorer cannot trace, or a vocabulary that is not the model's."""
+    if not isinstance(model, RNNLM) or not (isinstance(model.rnn, nn.GRU) or hasattr(model.rnn, "trace")):
+        raise ValueError(
+            "GateExplorer needs an RNNLM around an nn.GRU or a GRUScratch (e.g. the model that "
+            f"load_checkpoint('gru_lm') returns), got {type(model).__name__}"
+            + (f" around {type(model.rnn).__name__}" if isinstance(model, RNNLM) else "")
+        )
+    if not isinstance(vocab, Vocab):
+        raise ValueError(f"vocab must be a d2lutil Vocab, got {type(vocab).__name__}")
+    if len(vocab) != model.vocab_size:
+        raise ValueError(
+            f"vocab has {len(vocab)} tokens but the model predicts {model.vocab_size}: pass the vocabulary "
+            "the model was trained with (load_checkpoint returns it beside the model)"
+        )
+
+
+def check_passage(text: Any, vocab: Vocab, max_chars: int) -> tuple[str, str]:
+    """The passage as the model reads it, and a note for the reader (empty, or what was cut).
+
+    ``text`` is lower-cased and every run of non-letters folded into one space, as the training
+    text was. Raises ValueError if nothing is left to read or a character is not in ``vocab``.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"a passage must be a str, got {type(text).__name__}")
+    read = preprocess(text)
+    if len(read.strip()) < 2:
+        raise ValueError(
+            f"the passage {text[:40]!r} has fewer than two letters once lower-cased and with non-letters "
+            "folded to spaces: give a passage of English text"
+        )
+    unknown = vocab.unknown(read)
+    if unknown:
+        raise ValueError(
+            f"the passage holds characters the model's vocabulary lacks: {''.join(unknown)!r}; "
+            f"its vocabulary is {''.join(t for t in vocab.idx_to_token[1:])!r}"
+        )
+    if len(read) > max_chars:
+        return read[:max_chars], f"only its first {max_chars:,} characters were traced"
+    return read, ""
+
+
+def _states_and_gates(model: RNNLM, tokens: Tensor) -> tuple[list[Tensor], np.ndarray]:
+    """Per layer the states after every step, each (T, h), and the gates (L, 2, T, h)."""
+    states, gates = [], []
+    layers = int(getattr(model.rnn, "num_layers", 1))
+    for layer in range(layers):
+        values = trace_gates(model, tokens, layer=layer)  # R, Z, N, H, each (T, 1, h)
+        states.append(values.h[:, 0])
+        gates.append(torch.stack([values.z[:, 0], values.r[:, 0]]))
+    return states, torch.stack(gates).float().cpu().numpy()
+
+
+def connectivity(model: RNNLM, tokens: Tensor, targets: Tensor, states: list[Tensor], context: int) -> np.ndarray:
+    """Gradient norms of each prediction's log-probability with respect to earlier inputs.
+
+    tokens: (1, T); targets: (T,), the token whose log-probability after character t is
+    differentiated; states: per layer (T, h), the state after each step; context: k.
+    Returns (T, k) float32: entry [t, j] is ||d log p(targets[t] | chars 0..t) / d x_{t-j}||,
+    0 where t - j < 0.
+    """
+    T = tokens.shape[1]
+    k = min(context, T)
+    out = np.zeros((T, context), dtype=np.float32)
+    if context == 0:
+        return out
+    with torch.no_grad():
+        x = model.embed(tokens)[:, 0]  # (T, d)
+    zero = torch.zeros(len(states), 1, states[0].shape[1], dtype=x.dtype, device=x.device)
+    # targets t >= k - 1: a full window t-k+1..t from the state after step t-k (zero for t = k-1)
+    ends = torch.arange(k - 1, T, device=x.device)
+    # targets t < k - 1: the first k - 1 characters from the zero state, read up to step t
+    firsts = torch.arange(0, k - 1, device=x.device)
+    for batch in ends.split(128):
+        windows = x[batch[None, :] + torch.arange(1 - k, 1, device=x.device)[:, None]]  # (k, B, d)
+        h0 = torch.stack([torch.cat([zero[i], s])[batch - k + 1] for i, s in enumerate(states)])  # (L, B, h)
+        grads = _window_grads(model, windows, h0, torch.full_like(batch, k - 1), targets[batch])  # (k, B)
+        out[batch.cpu().numpy(), :k] = grads.flip(0).T.cpu().numpy()
+    if len(firsts):
+        windows = x[: k - 1, None].expand(k - 1, len(firsts), x.shape[1])
+        grads = _window_grads(model, windows, zero.expand(-1, len(firsts), -1), firsts, targets[firsts])
+        for t in firsts.tolist():
+            out[t, : t + 1] = grads[: t + 1, t].flip(0).cpu().numpy()
+    return out
+
+
+def _window_grads(model: RNNLM, windows: Tensor, h0: Tensor, step: Tensor, target: Tensor) -> Tensor:
+    """windows (n, B, d) read from states h0 (L, B, h); for window b, the gradient norm of the
+    log-probability of target[b] after step[b] with respect to each input. Returns (n, B)."""
+    with torch.enable_grad():
+        windows = windows.detach().clone().requires_grad_(True)
+        outputs, _ = model.rnn(windows, h0.contiguous())  # (n, B, h)
+        last = outputs[step, torch.arange(len(step), device=step.device)]  # (B, h)
+        logp = model.head(last).log_softmax(-1).gather(1, target[:, None]).sum()
+        (grad,) = torch.autograd.grad(logp, windows)
+    return grad.norm(dim=-1).float()
+
+
+def trace_passage(model: RNNLM, vocab: Vocab, text: str) -> PassageTrace:
+    """Trace ``text`` (already checked: every character in ``vocab``): gates, saturation and
+    predictions; connectivity follows with :func:`add_connectivity` (it costs more)."""
+    device = next(model.parameters()).device
+    tokens = torch.tensor([vocab[list(text)]], device=device)  # (1, T)
+    with _eval(model):
+        states, gates = _states_and_gates(model, tokens)
+        with torch.no_grad():
+            logits, _ = model(tokens)  # (1, T, V)
+            probability, predicted = logits[0].float().softmax(-1).max(-1)  # (T,) each
+    stats = np.zeros(gates.shape[:2] + (2, gates.shape[-1]), dtype=np.float32)  # (L, 2, 2, h)
+    for layer in range(gates.shape[0]):
+        for g in range(2):
+            low, high = saturation(torch.from_numpy(gates[layer, g]))
+            stats[layer, g] = (low.numpy(), high.numpy())
+    return PassageTrace(
+        text, gates, stats, predicted.cpu().numpy(), probability.cpu().numpy().astype(np.float32), states
+    )
+
+
+def add_connectivity(model: RNNLM, vocab: Vocab, trace: PassageTrace, context: int = 64) -> PassageTrace:
+    """Fill ``trace.connectivity`` (T, context) for the model's own predictions; returns ``trace``."""
+    device = next(model.parameters()).device
+    tokens = torch.tensor([vocab[list(trace.text)]], device=device)  # (1, T)
+    targets = torch.from_numpy(trace.predicted).to(device)
+    with _eval(model):
+        trace.connectivity = connectivity(model, tokens, targets, trace.states, context)
+    return trace
+
+
+@contextlib.contextmanager
+def _eval(model: nn.Module) -> Iterator[None]:
+    """Run in eval mode (no dropout), then restore the model's mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+def quantise(values: np.ndarray) -> bytes:
+    """Values in [0, 1] as one byte each, round(255 v): at most 1/510 off after :func:`dequantise`."""
+    return np.clip(np.rint(np.asarray(values, dtype=np.float64) * 255), 0, 255).astype(np.uint8).tobytes()
+
+
+def dequantise(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`quantise`: float32 values of the given shape."""
+    return (np.frombuffer(data, dtype=np.uint8).reshape(shape) / 255.0).astype(np.float32)
+
+
+def held_out_passages(length: int = 600, count: int = 3, data_dir: Any = None) -> dict[str, str]:
+    """``count`` passages of about ``length`` characters from the held-out last 10% of the book,
+    each starting at a word, keyed by a label that says where they come from."""
+    data = load_time_machine(data_dir)
+    text = "".join(data.vocab.to_tokens(data.val_tokens.tolist()))
+    passages = {}
+    for k in range(count):
+        start = (len(text) - length) * (k + 1) // (count + 1)
+        start = text.index(" ", start) + 1
+        stop = text.rfind(" ", start, start + length)
+        passages[f"held-out text, characters {start:,}-{stop:,}"] = text[start:stop]
+    return passages
