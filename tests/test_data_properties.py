@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from d2lutil.data import UNK, Vocab, WindowLoader, split_train_val
 
-FAST = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=40, deadline=None, database=None)  # no .hypothesis/ folder in the tree
 token = st.text(alphabet="abcde <>", min_size=0, max_size=3)  # includes "", "<unk>"-like and multi-char tokens
 tokens = st.lists(token, max_size=60)
 

@@ -67,7 +67,8 @@ def _ready_folder(folder: Path) -> None:
 
 def _fetch(url: str, out_path: Path, timeout: float, max_bytes: int, cancel: threading.Event) -> None:
     """Stream ``url`` into ``out_path`` (runs in a worker thread; raises on any failure or on cancel)."""
-    with open(out_path, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+    # "r+b", not "wb": the file was made by mkstemp, and a worker that starts late must not re-create it
+    with open(out_path, "r+b") as out, urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         if length is not None and length.strip().isdigit() and int(length) > max_bytes:
             raise OSError(f"the server announces {int(length):,} bytes, more than the cap of {max_bytes:,}")
