@@ -143,8 +143,6 @@ class Vocab:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Vocab) and self.idx_to_token == other.idx_to_token
 
-    __hash__ = None  # type: ignore[assignment]  # mutable lists inside: equal vocabularies, no hash
-
     def __repr__(self) -> str:
         return f"Vocab({len(self)} tokens: {self.idx_to_token[:8]}...)"
 

@@ -384,6 +384,7 @@ def test_a_trickling_server_meets_the_overall_deadline(raw_server, tmp_path, beh
         ({"timeout": "30"}, TypeError, "timeout must be a real number"),
         ({"deadline": float("nan")}, ValueError, "deadline must be a finite number"),
         ({"deadline": -1}, ValueError, "deadline"),
+        ({"deadline": 2**70}, ValueError, r"deadline must be a finite number in \(0.0, 86400.0\]"),
         ({"max_bytes": 0}, ValueError, "max_bytes must be an integer at least 1"),
         ({"max_bytes": True}, TypeError, "max_bytes must be an integer"),
     ],

@@ -105,8 +105,8 @@ def download(
     folder = check_path("folder", folder)
     if not isinstance(sha1, str) or len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
         raise ValueError(f"sha1 must be 40 lower-case hex digits, got {show(sha1)}")
-    timeout = check_real("timeout", timeout, 0.0, inclusive=(False, True))
-    deadline = check_real("deadline", deadline, 0.0, inclusive=(False, True))
+    timeout = check_real("timeout", timeout, 0.0, 86_400.0, inclusive=(False, True))  # seconds: at most a day
+    deadline = check_real("deadline", deadline, 0.0, 86_400.0, inclusive=(False, True))
     max_bytes = check_int("max_bytes", max_bytes, minimum=1)
     name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     if name in ("", ".", "..") or ":" in name:
