@@ -504,3 +504,47 @@ def test_what_json_changes_is_what_the_digest_covers(tmp_path, vocab):
     loaded, _, manifest = load_checkpoint(path)
     assert manifest["recipe"] == {"betas": [0.9, 0.99], "1": "one", "nested": {"2": [3, [4]]}}
     assert _same_weights(loaded, model)
+
+
+_SAVER = """
+import sys, torch
+from d2lutil.checkpoints import save_checkpoint
+from d2lutil.data import Vocab
+from d2lutil.models import build_lm
+vocab = Vocab(sys.argv[2])
+args = {"kind": "gru", "hidden_size": 16, "num_layers": 2, "embed_size": 8, "dropout": 0.1}
+models = []
+for seed in (11, 12):
+    torch.manual_seed(seed)
+    models.append(build_lm(vocab_size=len(vocab), **args))
+    torch.save(models[-1].state_dict(), f"{sys.argv[1]}/expected{seed}.pt")
+for i in range(100000):
+    save_checkpoint(models[i % 2], vocab, f"{sys.argv[1]}/ckpt/run", args, recipe={"i": i})
+    if i == 0:
+        print("saved", flush=True)
+"""
+
+
+@pytest.mark.slow  # a child process that imports torch: 5-20 s, so it is deselected with -m "not slow"
+def test_a_save_killed_at_a_random_moment_leaves_a_loadable_checkpoint(tmp_path, vocab):
+    """A real kill (SIGKILL) of a process that saves over and over: what it leaves always loads."""
+    import random
+    import subprocess
+    import sys
+    import time
+
+    text = " ".join(vocab.idx_to_token[1:])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SAVER, str(tmp_path), text], stdout=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "saved"
+        time.sleep(random.Random(0).uniform(0.05, 0.3))
+    finally:
+        proc.kill()
+        proc.wait(30)
+    loaded, _, manifest = load_checkpoint(tmp_path / "ckpt" / "run")
+    seed = (11, 12)[manifest["recipe"]["i"] % 2]
+    expected = torch.load(tmp_path / f"expected{seed}.pt")
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in expected.items())
+    assert manifest["recipe"]["i"] >= 1  # it was killed while saving again, not before
