@@ -177,7 +177,7 @@ def _fit(expected: dict[str, tuple[int, ...]], got: dict[str, tuple[int, ...]], 
     wrong = [f"{k}: {got[k]} vs {expected[k]}" for k in expected if k in got and got[k] != expected[k]]
     raise CheckpointError(
         f"{what} does not fit the model its manifest describes: missing {missing[:4]}, unexpected {extra[:4]}, "
-        f"shapes (file vs model) {wrong[:4]}"
+        f"shapes (found vs described) {wrong[:4]}"
     )
 
 
@@ -189,8 +189,9 @@ def _manifest_path(name_or_path: str | os.PathLike[str]) -> Path:
         return path
     if text.endswith(".safetensors"):
         text = text[: -len(".safetensors")]  # a shipped pair: NAME.safetensors beside NAME.json
-    if path.parent == Path(".") and (PRETRAINED_DIR / f"{path.name}.json").is_file():
-        return PRETRAINED_DIR / f"{path.name}.json"
+    bare = Path(text)
+    if bare.parent == Path(".") and (PRETRAINED_DIR / f"{bare.name}.json").is_file():
+        return PRETRAINED_DIR / f"{bare.name}.json"
     return Path(text + ".json")  # names are names: 'run_lr0.01' is run_lr0.01.json
 
 

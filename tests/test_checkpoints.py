@@ -218,7 +218,7 @@ def test_a_huge_hidden_size_is_refused_before_any_allocation(saved, monkeypatch)
         load_checkpoint(manifest_path)
     assert built_on == []  # refused by the schema
     _rewrite(manifest_path, lambda m: m["model"].update(hidden_size=60_000), redigest=True)  # in range: 86 GB
-    with pytest.raises(CheckpointError, match=r"shapes \(file vs model\).*\(48, 8\) vs \(180000, 8\)"):
+    with pytest.raises(CheckpointError, match=r"shapes \(found vs described\).*\(48, 8\) vs \(180000, 8\)"):
         load_checkpoint(manifest_path)
     assert built_on == ["meta"]  # only the skeleton on the meta device, which holds no memory
 
@@ -364,6 +364,14 @@ def test_names_with_dots_do_not_collide(tmp_path, vocab):
     b, _, mb = load_checkpoint(tmp_path / "run_lr0.02.json")
     assert ma["recipe"] == {"lr": 0.01} and _same_weights(a, first)
     assert mb["recipe"] == {"lr": 0.02} and _same_weights(b, second)
+
+
+def test_a_shipped_checkpoint_by_name_or_by_its_weights_file():
+    if not (PRETRAINED_DIR / "gru_lm.json").is_file():
+        pytest.skip("no shipped gru_lm in this checkout")
+    assert read_manifest("gru_lm")[1] == PRETRAINED_DIR / "gru_lm.json"
+    assert read_manifest("gru_lm.safetensors")[1] == PRETRAINED_DIR / "gru_lm.json"
+    assert read_manifest(PRETRAINED_DIR / "gru_lm.safetensors")[1] == PRETRAINED_DIR / "gru_lm.json"
 
 
 def test_a_bare_name_saved_in_the_working_folder_loads_from_there(tmp_path, vocab, monkeypatch):
