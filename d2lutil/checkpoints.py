@@ -31,6 +31,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
@@ -278,10 +279,17 @@ def load_checkpoint(
     return model.eval(), ckpt_vocab, manifest
 
 
+def _plain(value: Any) -> Any:
+    """JSON's fallback for NumPy scalars and 0-d tensors (a NumPy integer is an integer)."""
+    if isinstance(value, (np.generic, torch.Tensor)) and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def _json_fields(fields: dict[str, Any]) -> None:
     for key, value in fields.items():
         try:
-            json.dumps(value, allow_nan=False)
+            json.dumps(value, allow_nan=False, default=_plain)
         except (TypeError, ValueError) as err:
             raise ValueError(
                 f"manifest field {key!r} = {show(value)} cannot be stored as JSON ({err}): pass str, numbers "
@@ -338,7 +346,7 @@ def save_checkpoint(
         "recipe": manifest.pop("recipe", {}),
         **manifest,
     }
-    info = json.loads(json.dumps(info, allow_nan=False))  # the digest covers exactly what a load reads back
+    info = json.loads(json.dumps(info, allow_nan=False, default=_plain))  # the digest covers what a load reads
     check_manifest(dict(info, weights_file="x.safetensors", digest="0" * 64), "the manifest to save")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     shapes = {k: tuple(v.shape) for k, v in tensors.items()}

@@ -505,6 +505,17 @@ def test_save_into_a_folder_that_is_a_file(tmp_path, vocab):
         _save(_model(vocab), vocab, tmp_path / "taken" / "x")
 
 
+def test_numpy_numbers_are_numbers(tmp_path, vocab):
+    import numpy as np
+
+    model = _model(vocab)
+    args = {k: np.int64(v) if isinstance(v, int) else v for k, v in ARGS.items()}
+    path = save_checkpoint(model, vocab, tmp_path / "np", args, recipe={"lr": np.float32(0.5)}, val_ppl=np.float64(4))
+    manifest = load_checkpoint(path)[2]
+    assert manifest["model"]["hidden_size"] == 16 and type(manifest["model"]["hidden_size"]) is int
+    assert manifest["recipe"] == {"lr": 0.5} and manifest["val_ppl"] == 4.0
+
+
 def test_what_json_changes_is_what_the_digest_covers(tmp_path, vocab):
     """Tuples become lists and int keys strings in JSON: the digest is taken over what a load reads back."""
     model = _model(vocab)
