@@ -2,6 +2,7 @@
 
     python scripts/build_site.py                  # the budget the machine picks (the CPU budget, for publishing)
     D2LUTIL_QUICK=1 python scripts/build_site.py  # CI's quick budget
+    python scripts/build_site.py --reuse          # again, with the notebooks the last build executed
     python -m http.server -d _build/site/_build/html   # then open http://localhost:8000
 
 Nothing under ``notebooks/`` or ``book/`` is written. The build works on a staging folder,
@@ -218,17 +219,17 @@ def readme_commands(readme: str) -> str:
 
 
 def explorer_block(static: Path) -> str:
-    """A link to the self-contained explorer page when it exists, else the explorer's screenshot."""
-    picture = f"![The gate explorer of notebook 5]({EXPLORER_SCREENSHOT})\n"
+    """A link to the self-contained explorer page when it exists, and the explorer's screenshot."""
+    picture = f"![The gate explorer: a passage coloured by one unit's update gate]({EXPLORER_SCREENSHOT})\n"
     if (static.parent / EXPLORER_PAGE).is_file():
         return (
-            "Colour the text of *The Time Machine* by what a trained GRU's gates do, unit by unit, in "
-            f'your browser with nothing to install: <a href="{EXPLORER_PAGE}">open the gate explorer</a>.\n\n' + picture
+            "A trained GRU reads passages of *The Time Machine*; colour the text by any unit's update or "
+            "reset gate, in your browser with nothing to install: "
+            f'<a href="{EXPLORER_PAGE}">open the gate explorer</a>.\n\n' + picture
         )
     return (
         "Notebook 5 opens a trained GRU and colours the text of *The Time Machine* by what its gates "
-        "do, unit by unit. Here is how it looks in JupyterLab; run [notebook 5](05_concise.ipynb) to use it.\n\n"
-        + picture
+        "do, unit by unit; run [notebook 5](05_concise.ipynb) to use it.\n\n" + picture
     )
 
 
@@ -271,20 +272,32 @@ def folder_size(folder: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
-def build(out: Path = OUT, timeout: float = 1800.0) -> Path:
-    """Execute, stage and build the site under ``out``; return the folder of the HTML pages."""
+def build(out: Path = OUT, timeout: float = 1800.0, reuse: bool = False) -> Path:
+    """Execute, stage and build the site under ``out``; return the folder of the HTML pages.
+
+    The executed notebooks are kept in ``out/executed``; ``reuse=True`` takes them from there
+    instead of running the notebooks again (for work on ``book/`` or on this script).
+    """
     started = time.monotonic()
-    src = out / "src"
-    if out.exists():
-        shutil.rmtree(out)
+    src, executed = out / "src", out / "executed"
+    for stale in (src, out / "_build"):
+        if stale.exists():
+            shutil.rmtree(stale)
     shutil.copytree(BOOK, src)
+    executed.mkdir(parents=True, exist_ok=True)
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     colab_base = repository_url()
     for path in notebooks:
         tick = time.monotonic()
-        nb = prepare(execute(path, timeout), colab_url(colab_base, path.name))
-        nbformat.write(nb, src / path.name)
-        print(f"[{time.monotonic() - tick:5.0f} s] executed {path.name}", flush=True)
+        if reuse:
+            if not (executed / path.name).is_file():
+                raise FileNotFoundError(f"--reuse: {executed / path.name} is missing; build once without --reuse")
+            nb = nbformat.read(executed / path.name, as_version=4)
+        else:
+            nb = execute(path, timeout)
+            nbformat.write(nb, executed / path.name)
+            print(f"[{time.monotonic() - tick:5.0f} s] executed {path.name}", flush=True)
+        nbformat.write(prepare(nb, colab_url(colab_base, path.name)), src / path.name)
     write_includes(src, notebooks)
     vendor_mathjax(src / "_static")
     tick = time.monotonic()
@@ -304,8 +317,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT.relative_to(REPO)})")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds one cell may run (default 1800)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the notebooks executed by the previous build in OUT/executed"
+    )
     args = parser.parse_args(argv)
-    build(args.out.resolve(), args.timeout)
+    build(args.out.resolve(), args.timeout, args.reuse)
 
 
 if __name__ == "__main__":

@@ -252,7 +252,12 @@ _PAGE_REPORT = """() => {
 }"""
 
 
-@pytest.mark.parametrize("name", ["index.html", *[nb.replace(".ipynb", ".html") for nb in NOTEBOOKS], "search.html"])
+# The explorer's self-contained page (written by python -m d2lutil.explorer) is opened too when it is there.
+EXPLORER = ["_static/gate_explorer.html"] if (REPO / "book" / "_static" / "gate_explorer.html").is_file() else []
+BROWSED = ["index.html", *[nb.replace(".ipynb", ".html") for nb in NOTEBOOKS], "search.html", *EXPLORER]
+
+
+@pytest.mark.parametrize("name", BROWSED)
 def test_page_in_the_browser(name: str, site: Path, server: str, browser) -> None:
     assert (site / name).is_file(), f"{name} was not built"
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -278,7 +283,7 @@ def test_page_in_the_browser(name: str, site: Path, server: str, browser) -> Non
             page.evaluate("() => MathJax.startup.promise")
         report = page.evaluate(_PAGE_REPORT)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shot = SCREENSHOTS / name.replace(".html", ".png")
+        shot = SCREENSHOTS / Path(name).with_suffix(".png").name
         page.screenshot(path=str(shot), full_page=True)
         print(f"{name}: {report['maths']} equations, {len(report['images'])} images; screenshot {shot}")
     finally:
