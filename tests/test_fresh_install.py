@@ -7,7 +7,7 @@ from a temporary folder outside the repository
 
 * imports d2lutil from the venv (not from the checkout) and finds The Time Machine;
 * loads every shipped checkpoint through ``load_checkpoint`` (the weights travel in the wheel);
-* builds the gate explorer on ``gru_lm`` with ipywidgets 7.7.1 and moves its unit slider;
+* builds the gate explorer on ``gru_lm`` with ipywidgets 7.7.1, moves it, and saves its page;
 * draws the figures module's diagrams, when the package has one;
 * runs one short notebook top to bottom with nbclient in the quick setting.
 """
@@ -71,6 +71,7 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
     assert not missing, f"the wheel lacks the shipped checkpoint files {missing}"
     modules = sorted(p.name for p in (REPO / "d2lutil").glob("*.py"))
     assert not [m for m in modules if f"d2lutil/{m}" not in names], "the wheel lacks some d2lutil modules"
+    assert "d2lutil/explorer/explorer.js" in names, "the wheel lacks the explorer's front-end module"
     assert "d2lutil/corpus/timemachine.txt" in names, "the wheel lacks d2lutil/corpus/timemachine.txt (the book)"
 
     run([sys.executable, "-m", "venv", str(venv)], 300)
@@ -127,11 +128,14 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
 
         assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
         model, vocab, _ = checkpoints.load_checkpoint("gru_lm")
-        explorer = GateExplorer(model, vocab)
-        pictures = [w.value for w in vars(explorer).values() if isinstance(w, ipywidgets.Image)]
-        explorer.unit.value = (explorer.unit.value + 7) % (explorer.unit.max + 1)
-        moved = [w.value for w in vars(explorer).values() if isinstance(w, ipywidgets.Image)]
-        assert pictures and moved != pictures, "moving the unit slider did not redraw the explorer"
+        explorer = GateExplorer(model, vocab, context=8)
+        sent = bytes(explorer.gates)
+        assert len(sent) == 2 * 2 * len(explorer.current_text) * 512 and explorer.meta["connectivity"]
+        explorer.unit = (explorer.unit + 7) % explorer.hidden_size
+        explorer.passage = explorer.passages[1]
+        assert bytes(explorer.gates) != sent, "a new passage did not send new gates to the browser"
+        page = explorer.save_html("explorer.html").read_text(encoding="utf-8")
+        assert "export default" in page and "http" not in page, "the saved page lacks the module or names an address"
         report["ipywidgets"] = ipywidgets.__version__
         try:
             import d2lutil.diagrams as diagrams
