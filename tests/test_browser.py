@@ -512,3 +512,297 @@ def test_notebook_in_jupyterlab(notebook: Path, lab_copy: Lab, chromium) -> None
         f"{report.widget_count} widget outputs, {report.sliders_checked} sliders dragged, "
         f"{len(report.screenshots)} screenshots in {shots}"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The gate explorer: every control redraws within a frame, in JupyterLab and in the saved page
+# --------------------------------------------------------------------------------------------
+
+# Installed in the page before the controls move: for every input event on the explorer, the time
+# from the event (performance.now() in a capturing listener, before the explorer's own handler)
+# to the end of the next painted frame (a requestAnimationFrame callback, then a message task,
+# which runs after that frame's style, layout and paint).
+_LATENCY_JS = """() => {
+  window.__gx = [];
+  const kinds = [['.gx-unit', 'input', 'unit'], ['.gx-first', 'input', 'window'],
+                 ['.gx-width', 'input', 'window'], ['.gx-gate', 'click', 'gate'],
+                 ['.gx-layer', 'change', 'layer'], ['.gx-text span', 'mouseover', 'hover']];
+  for (const [selector, type, name] of kinds) {
+    document.addEventListener(type, (e) => {
+      if (!(e.target instanceof Element) || !e.target.matches(selector)) return;
+      const t0 = performance.now();
+      requestAnimationFrame(() => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => window.__gx.push([name, performance.now() - t0]);
+        channel.port2.postMessage(0);
+      });
+    }, true);
+  }
+}"""
+
+# What the explorer shows, read from the page: enough to tell that a move changed the drawing.
+_DRAWN_JS = """(root) => ({
+  text: [...root.querySelectorAll('.gx-text span')].slice(0, 200).map(s => s.style.background).join('|'),
+  heat: root.querySelector('.gx-heat').toDataURL(),
+  scatter: root.querySelector('.gx-scatter').toDataURL(),
+  status: root.querySelector('.gx-status').innerText,
+  hover: root.querySelector('.gx-hover').innerText,
+  green: [...root.querySelectorAll('.gx-hover span')].filter(s => s.style.background.includes('0, 140, 0')).length,
+  passage: [...root.querySelectorAll('.gx-text span')].map(s => s.textContent).join(''),
+  unit: +root.querySelector('.gx-unit').value,
+  ranked: [...root.querySelectorAll('.gx-ranked option')].map(o => +o.value).filter(v => v >= 0),
+})"""
+
+
+def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[str, list[float]]:
+    """Move every control of the explorer under ``root``; assert each move changes the drawing
+    (the saturation scatter's ring moves only if the units differ in saturation: ``trained``).
+
+    Returns the event-to-painted-frame times (ms) per kind of move, read from the page.
+    """
+    page.evaluate(_LATENCY_JS)
+
+    def drawn() -> dict:
+        return root.evaluate(_DRAWN_JS)
+
+    def changed(before: dict, keys: list[str], what: str) -> dict:
+        page.wait_for_timeout(60)
+        after = drawn()
+        same = [k for k in keys if after[k] == before[k]]
+        assert not same, f"{what}: {same} did not change"
+        return after
+
+    state = drawn()
+    unit = root.locator(".gx-unit")
+    unit.focus()
+    rings = set()
+    for _ in range(moves):
+        page.keyboard.press("ArrowRight")
+        state = changed(state, ["text", "heat", "status"], "a unit move")
+        rings.add(state["scatter"])
+    assert len(rings) > 1 or not trained, "the scatter's ring never moved with the unit"
+    for i in range(moves):
+        root.locator(".gx-gate").nth((i + 1) % 2).click()
+        state = changed(state, ["text", "heat", "status"], "a gate toggle")
+    layers = root.locator(".gx-layer option").count()
+    for _ in range(moves if layers > 1 else 0):
+        current = int(root.locator(".gx-layer").input_value())
+        root.locator(".gx-layer").select_option(str((current + 1) % layers))
+        state = changed(state, ["text", "heat", "scatter"], "a layer change")
+    root.locator(".gx-first").focus()
+    for _ in range(moves):
+        page.keyboard.press("ArrowRight")
+        state = changed(state, ["heat"], "a window move")
+    spans = root.locator(".gx-text span")
+    for i in range(moves):
+        spans.nth(20 + 7 * i).hover()
+        state = changed(state, ["hover"], "a hover")
+        assert state["green"] > 0, "hovering a character showed no connectivity"
+    # Ranking: choosing the top unit for word starts moves the unit there.
+    root.locator(".gx-feature").select_option("word start")
+    page.wait_for_timeout(60)
+    top = drawn()["ranked"]
+    assert len(top) == 12, f"the ranking lists {len(top)} units"
+    root.locator(".gx-ranked").select_option(str(top[0]))
+    page.wait_for_timeout(60)
+    assert drawn()["unit"] == top[0], "choosing a ranked unit did not move the unit slider"
+    times: dict[str, list[float]] = {}
+    for name, ms in page.evaluate("() => window.__gx"):
+        times.setdefault(name, []).append(ms)
+    return times
+
+
+def _timing_table(title: str, times: dict[str, list[float]]) -> str:
+    import statistics
+
+    lines = [title, f"{'move':8s} {'n':>3s} {'median ms':>10s} {'worst ms':>9s}"]
+    for name in ("unit", "gate", "layer", "window", "hover"):
+        ms = times.get(name, [])
+        if ms:
+            lines.append(f"{name:8s} {len(ms):3d} {statistics.median(ms):10.1f} {max(ms):9.1f}")
+    return "\n".join(lines)
+
+
+def _check_frame_budget(times: dict[str, list[float]], kinds: tuple[str, ...]) -> list[str]:
+    import statistics
+
+    problems = []
+    for name in kinds:
+        ms = times.get(name)
+        if not ms:
+            problems.append(f"no {name} move was timed")
+        elif statistics.median(ms) > 16 or max(ms) > 50:
+            problems.append(f"{name}: median {statistics.median(ms):.1f} ms, worst {max(ms):.1f} ms (budget 16 / 50)")
+    return problems
+
+
+_EXPLORER_NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": [
+                "from d2lutil.checkpoints import load_checkpoint\n",
+                "from d2lutil.explorer import GateExplorer, held_out_passages\n",
+                "\n",
+                "model, vocab, _ = load_checkpoint('gru_lm')\n",
+                "explorer = GateExplorer(model, vocab, held_out_passages(400, 2), context=16)\n",
+                "explorer",
+            ],
+        }
+    ],
+    "metadata": {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium) -> None:
+    """The explorer on the shipped gru_lm in JupyterLab: every control redraws within a frame,
+    a new passage and typed text go through the kernel, and bad text is refused in the widget."""
+    shots = SCREENSHOTS / "gate_explorer"
+    shutil.rmtree(shots, ignore_errors=True)
+    (lab_copy.root / "explorer_check.ipynb").write_text(json.dumps(_EXPLORER_NOTEBOOK))
+    report = Report("explorer_check.ipynb")
+    context = chromium.new_context(viewport={"width": 1400, "height": 1300})
+    page = context.new_page()
+    page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
+    page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        url = lab_copy.url("/lab/workspaces/explorer/tree/explorer_check.ipynb?reset")
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_function(
+            "() => /\\(ipykernel\\) \\| Idle/.test(document.querySelector('#jp-main-statusbar')?.innerText || '')",
+            timeout=120_000,
+        )
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        root = page.locator(".jp-OutputArea-output .gx").first
+        root.locator(".gx-text span").first.wait_for(timeout=300_000)
+        _wait_for_run(page, NOTEBOOK_TIMEOUT_S)  # connectivity follows the gates
+        _shot(page, shots / "opened.png", report)
+        times = _drive_explorer(page, root)
+        _shot(page, shots / "after_moves.png", report)
+        # A new passage from the dropdown: traced by the kernel.
+        before = root.evaluate(_DRAWN_JS)["passage"]
+        root.locator(".gx-passage").select_option(index=1)
+        page.wait_for_function("(b) => document.querySelector('.gx-textbox').value !== b", arg=before, timeout=120_000)
+        # Typed text: traced; text with no letters: refused in the widget, where it was typed.
+        root.locator(".gx-textbox").fill("The Time Machine, 1895: a story.")
+        root.locator(".gx-trace").click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.gx-text span')].map(s => s.textContent).join('')"
+            " === 'the time machine a story '",
+            timeout=120_000,
+        )
+        root.locator(".gx-textbox").fill("1895 !!")
+        root.locator(".gx-trace").click()
+        page.wait_for_function(
+            "() => /Not traced: .*fewer than two letters/.test(document.querySelector('.gx-msg').innerText)",
+            timeout=60_000,
+        )
+        _shot(page, shots / "refused.png", report)
+        print(_timing_table("gate explorer in JupyterLab (event to painted frame)", times))
+        problems = _check_frame_budget(times, ("unit", "gate", "layer", "window", "hover"))
+        errors = [e for e in report.console_errors if not any(h in e for h in HARMLESS_CONSOLE)]
+        if errors:
+            problems.append("JavaScript errors in the page:\n" + "\n".join(errors))
+        assert not problems, "\n".join(problems)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _shot(page, shots / "page_on_failure.png", report)
+        raise
+    finally:
+        for path in report.screenshots:
+            print(f"screenshot: {path}")
+        with contextlib.suppress(Exception):
+            context.close()
+        lab_copy.shutdown_kernels()
+
+
+def _small_explorer_page(folder: Path) -> tuple[Path, dict]:
+    """A saved page for a small random two-layer GRU (seconds to trace), and its data."""
+    import d2lutil
+    from d2lutil.data import load_time_machine
+    from d2lutil.explorer import GateExplorer, held_out_passages
+
+    vocab = load_time_machine().vocab
+    d2lutil.set_seed(0)
+    model = d2lutil.build_lm("gru", len(vocab), hidden_size=64, num_layers=2, embed_size=8).eval()
+    explorer = GateExplorer(model, vocab, held_out_passages(300, 2), context=16, units_shown=32)
+    path = explorer.save_html(folder / "explorer.html")
+    page = path.read_text(encoding="utf-8")
+    data = json.loads(re.search(r'id="explorer-data">(.*?)</script>', page, re.S).group(1).replace("<\\/", "</"))
+    return path, data
+
+
+SHIPPED_PAGE = REPO / "book" / "_static" / "gate_explorer.html"
+
+
+@pytest.mark.parametrize("which", ["small model", "shipped page"])
+def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> None:
+    """The saved page from file:// with every network request aborted: the controls work, the
+    ranking agrees with NumPy's, the connectivity appears on hover, and nothing is fetched."""
+    import numpy as np
+
+    _require_chromium()
+    if which == "shipped page":
+        if not SHIPPED_PAGE.is_file():
+            pytest.skip(f"{SHIPPED_PAGE} is missing: python -m d2lutil.explorer --save {SHIPPED_PAGE}")
+        path, data = SHIPPED_PAGE, None
+    else:
+        path, data = _small_explorer_page(tmp_path)
+    shots = SCREENSHOTS / f"gate_explorer_page_{which.replace(' ', '_')}"
+    shutil.rmtree(shots, ignore_errors=True)
+    report = Report(path.name)
+    context = chromium.new_context(viewport={"width": 1100, "height": 1300}, offline=True)
+    fetched: list[str] = []
+
+    def refuse(route) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            fetched.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", refuse)
+    page = context.new_page()
+    page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
+    page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
+    try:
+        page.goto(path.as_uri())
+        root = page.locator(".gx").first
+        root.locator(".gx-text span").first.wait_for(timeout=30_000)
+        assert root.locator(".gx-trace").is_disabled() and "no Python kernel" in root.inner_text()
+        _shot(page, shots / "opened.png", report)
+        if data is not None:  # the ranking in the page is NumPy's Pearson r over the same bytes
+            meta = data["traces"][data["passages"][0]]["meta"]
+            gates = np.frombuffer(base64.b64decode(data["traces"][data["passages"][0]]["gates"]), dtype=np.uint8)
+            gates = gates.reshape(meta["layers"], 2, meta["steps"], meta["units"]).astype(float)
+            z = gates[data["state"]["layer"], 0]
+            spaces = np.array([c == " " for c in meta["text"]], dtype=float)
+            r = np.array([np.corrcoef(z[:, u], spaces)[0, 1] if z[:, u].std() > 0 else 0.0 for u in range(z.shape[1])])
+            expected = list(np.argsort(-np.abs(r), kind="stable")[:12])
+            assert root.evaluate(_DRAWN_JS)["ranked"] == expected
+        times = _drive_explorer(page, root, trained=data is None)
+        root.locator(".gx-text span").nth(30).hover()
+        _shot(page, shots / "hover_connectivity.png", report)
+        passage = root.evaluate(_DRAWN_JS)["passage"]
+        root.locator(".gx-passage").select_option(index=1)
+        assert root.evaluate(_DRAWN_JS)["passage"] != passage, "choosing another passage did not change the text"
+        print(_timing_table(f"saved explorer page, {which} ({path.stat().st_size / 1e6:.2f} MB)", times))
+        problems = _check_frame_budget(times, ("unit", "gate", "layer", "window", "hover"))
+        if fetched:
+            problems.append(f"the page asked the network for {fetched}")
+        if report.console_errors:
+            problems.append("JavaScript errors in the page:\n" + "\n".join(report.console_errors))
+        assert not problems, "\n".join(problems)
+    finally:
+        for shot in report.screenshots:
+            print(f"screenshot: {shot}")
+        context.close()
