@@ -62,7 +62,7 @@ ARXIV = re.compile(r"arXiv[: ]\s*\d{4}\.\d{4,5}(?:v\d+)?", re.IGNORECASE)
 LIST_NUMBER = re.compile(r"^\s*\d+\.\s", re.MULTILINE)
 # Author-year citations: "Cho et al. (2014)", "(Cho et al., 2014)", "Bengio, Simard and Frasconi
 # (1994)", "Karpathy, Johnson & Fei-Fei (2015)", "(Le et al., 2015; Chung et al., 2014)".
-CITATION = re.compile(r"(?:\bet al\.|[A-Z][\w'’-]*[a-z])[,]?\s*\(?(?:19|20)\d\d[a-z]?\b")
+CITATION = re.compile(r"(?:\bet\s+al\.|[A-Z][\w'’-]*[a-z])[,]?\s*\(?(?:19|20)\d\d[a-z]?\b")
 LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 FENCED_CODE = re.compile(r"^```.*?^```", re.DOTALL | re.MULTILINE)
@@ -179,6 +179,7 @@ def test_a_planted_number_fails(prose: str) -> None:
         "The GRU must reach accuracy 0.95 (the notebook asserts it).",
         "Notebook 4 trains it; the two gates are $n \\times h$, and $\\mathbf{H}_{t-1}$ has $3h$ weights.",
         "Cho et al. (2014) and (Le et al., 2015) use it; arXiv:1406.1078v1 differs.",
+        "As Chung et\nal. (2014) write it, with a line break inside the citation.",
         "On the adding problem the baseline MSE is 0.167 at T = 100 (Arjovsky et al., 2016).",
         "The d2l MXNet edition [prints 14,693 tokens/s](https://d2l.ai/chapter.html).",
         "We use `weight_ih_l0` of torch 2.13.0 and d2l.",
