@@ -5,7 +5,8 @@
 // relative to its largest entry, meta.conn_scale). Every move that needs no new tracing (unit,
 // gate, layer, window, hover, ranking) is drawn here at once, in the event handler; the choice is
 // then written back to the model so that the kernel (when there is one) sees it. A new passage is
-// asked of the kernel. staticModel() stands in for the widget's model in a saved page.
+// asked of the kernel. The figures (paintHeatmap, paintScatter, canvas) come from figures.js, joined
+// before this file into one module; a saved page joins static.js after it, a model without a kernel.
 
 const NAMES = { z: "update gate Z", r: "reset gate R" };
 const MEANING = {
@@ -14,7 +15,7 @@ const MEANING = {
 };
 const SYMBOL = (c) => (c === " " ? "\u00b7" : c);
 const CSS = `
-.gx { font: 13px/1.45 system-ui, sans-serif; color: #222; max-width: 900px; }
+.gx { font: 13px/1.45 system-ui, sans-serif; color: #222; max-width: 920px; }
 .gx-row { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0; }
 .gx label { display: inline-flex; gap: 6px; align-items: center; }
 .gx button.gx-on { background: #444; color: #fff; }
@@ -64,23 +65,12 @@ function textFeatures(text) {
   return f;
 }
 
-/** A canvas of CSS size w x h drawn at the screen's pixel density. */
-function canvas(w, h) {
-  const c = make("canvas");
-  const dpr = window.devicePixelRatio || 1;
-  c.width = Math.round(w * dpr);
-  c.height = Math.round(h * dpr);
-  c.style.width = `${w}px`;
-  c.style.height = `${h}px`;
-  c.getContext("2d").scale(dpr, dpr);
-  return c;
-}
 
 class Explorer {
   constructor(model, root) {
     this.model = model;
     this.root = root;
-    this.serial = -1;
+    this.serial = ""; // which trace the spans and caches belong to
     this.hover = -1;
     this.rankCache = new Map();
     this.pointCache = new Map();
@@ -126,31 +116,32 @@ class Explorer {
 
   build() {
     const c = (this.controls = {});
-    c.passage = make("select");
+    c.passage = make("select", { className: "gx-passage" });
     c.passage.addEventListener("change", () => {
       this.showMessage("tracing the passage ...");
       this.model.set("passage", c.passage.value);
       this.model.save_changes();
     });
     c.gates = Object.keys(NAMES).map((g) => {
-      const b = make("button", { textContent: NAMES[g], type: "button" });
+      const b = make("button", { textContent: NAMES[g], type: "button", className: `gx-gate gx-gate-${g}` });
       b.dataset.gate = g;
       b.addEventListener("click", () => this.choose("gate", g, () => this.drawGate()));
       return b;
     });
-    c.layer = make("select");
+    c.layer = make("select", { className: "gx-layer" });
     c.layer.addEventListener("change", () => this.choose("layer", +c.layer.value, () => this.drawGate()));
-    c.text = make("textarea", { placeholder: "type or paste any text, then click 'trace this text'" });
-    c.trace = make("button", { type: "button", textContent: "trace this text" });
+    c.text = make("textarea", {
+      className: "gx-textbox", placeholder: "type or paste any text, then click 'trace this text'" });
+    c.trace = make("button", { type: "button", textContent: "trace this text", className: "gx-trace" });
     c.trace.addEventListener("click", () => {
       this.showMessage("tracing your text ...");
       this.model.send({ type: "trace", text: c.text.value });
     });
-    c.unit = make("input", { type: "range", min: 0, step: 1 });
+    c.unit = make("input", { type: "range", min: 0, step: 1, className: "gx-unit" });
     c.unitValue = make("output");
     c.unit.addEventListener("input", () => this.choose("unit", +c.unit.value, () => this.drawUnit()));
-    c.first = make("input", { type: "range", min: 0, step: 1 });
-    c.width = make("input", { type: "range", min: 2, step: 1 });
+    c.first = make("input", { type: "range", min: 0, step: 1, className: "gx-first" });
+    c.width = make("input", { type: "range", min: 2, step: 1, className: "gx-width" });
     c.windowValue = make("output");
     const moveWindow = () => {
       const T = this.meta.steps;
@@ -160,14 +151,14 @@ class Explorer {
     };
     c.first.addEventListener("input", moveWindow);
     c.width.addEventListener("input", moveWindow);
-    c.feature = make("select");
+    c.feature = make("select", { className: "gx-feature" });
     c.feature.addEventListener("change", () => this.choose("feature", c.feature.value, () => this.drawRanking()));
-    c.ranked = make("select");
+    c.ranked = make("select", { className: "gx-ranked" });
     c.ranked.addEventListener("change", () => {
       if (+c.ranked.value >= 0) this.choose("unit", +c.ranked.value, () => this.drawUnit());
     });
     this.message = make("div", { className: "gx-msg" });
-    this.status = make("div");
+    this.status = make("div", { className: "gx-status" });
     this.note = make("div", { className: "gx-dim" });
     this.text = make("div", { className: "gx-text" });
     this.text.addEventListener("mouseover", (e) => {
@@ -176,10 +167,12 @@ class Explorer {
     });
     this.text.addEventListener("mouseleave", () => this.setHover(-1));
     this.hoverInfo = make("div", { className: "gx-hover gx-dim" });
-    this.heat = canvas(560, 340);
-    this.heat.addEventListener("mousemove", (e) => this.heatHover(e, false));
-    this.heat.addEventListener("click", (e) => this.heatHover(e, true));
-    this.scatter = canvas(330, 340);
+    this.heat = canvas(540, 312);
+    this.heat.className = "gx-heat";
+    this.heat.addEventListener("mousemove", (e) => heatmapHover(this, e, false));
+    this.heat.addEventListener("click", (e) => heatmapHover(this, e, true));
+    this.scatter = canvas(330, 312);
+    this.scatter.className = "gx-scatter";
     const row = (...nodes) => make("div", { className: "gx-row" }, ...nodes);
     const label = (text, ...nodes) => make("label", {}, text, ...nodes);
     this.root.replaceChildren(
@@ -218,8 +211,8 @@ class Explorer {
     this.readState();
     this.showMessage(this.model.get("message"));
     const c = this.controls;
-    if (meta.serial !== this.serial) {
-      this.serial = meta.serial;
+    if (`${meta.serial}:${meta.text}` !== this.serial) {
+      this.serial = `${meta.serial}:${meta.text}`;
       this.rankCache.clear();
       this.pointCache.clear();
       this.features = textFeatures(meta.text);
@@ -230,6 +223,9 @@ class Explorer {
         return s;
       });
       this.text.replaceChildren(...this.spans);
+      this.shown = new Int16Array(this.spans.length).fill(-1); // the colour index each span shows
+      this.marks = this.spans.map(() => "");
+      this.rgb = meta.palette.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
       this.hover = -1;
       c.passage.replaceChildren(
         ...this.model.get("passages").map((p) => make("option", { value: p, textContent: p })),
@@ -274,6 +270,14 @@ class Explorer {
     this.drawScatter();
   }
 
+  drawHeat() {
+    paintHeatmap(this);
+  }
+
+  drawScatter() {
+    paintScatter(this);
+  }
+
   drawUnit() {
     this.drawText();
     this.drawHeat();
@@ -307,9 +311,13 @@ class Explorer {
     for (let t = 0; t < this.spans.length; t++) {
       const q = this.value(t, u);
       const s = this.spans[t].style;
-      s.background = pal[q];
-      s.color = this.fg[q];
-      s.boxShadow = this.shadow(t, first, last);
+      if (this.shown[t] !== q) {
+        this.shown[t] = q; // touch the style only where it changes: less for the browser to restyle
+        s.background = pal[q];
+        s.color = this.fg[q];
+      }
+      const mark = this.shadow(t, first, last);
+      if (this.marks[t] !== mark) s.boxShadow = this.marks[t] = mark;
     }
     if (this.hover >= 0) this.drawHover();
   }
@@ -341,7 +349,7 @@ class Explorer {
     for (const center of [old, t])
       if (center >= 0)
         for (let s = Math.max(0, center - k + 1); s <= center; s++)
-          this.spans[s].style.boxShadow = this.shadow(s, first, last);
+          this.spans[s].style.boxShadow = this.marks[s] = this.shadow(s, first, last);
     this.drawHover();
   }
 
@@ -441,216 +449,11 @@ class Explorer {
     this.drawStatus();
   }
 
-  heatGeometry() {
-    const m = this.meta;
-    const rows = Math.min(m.units_shown, m.units);
-    const block = Math.min(Math.floor(this.unit / rows) * rows, m.units - rows);
-    return { x: 52, y: 30, w: 430, h: 230, rows, block };
-  }
-
-  drawHeat() {
-    const m = this.meta;
-    const { x, y, w, h, rows, block } = this.heatGeometry();
-    const [first, last] = this.window;
-    const cols = last - first + 1;
-    const img = new ImageData(cols, rows);
-    const rgb = m.palette.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
-    for (let r = 0; r < rows; r++)
-      for (let col = 0; col < cols; col++) {
-        const [R, G, B] = rgb[this.value(first + col, block + r)];
-        const i = 4 * (r * cols + col);
-        img.data[i] = R;
-        img.data[i + 1] = G;
-        img.data[i + 2] = B;
-        img.data[i + 3] = 255;
-      }
-    if (!this.heatPixels || this.heatPixels.width !== cols || this.heatPixels.height !== rows) {
-      this.heatPixels = make("canvas", { width: cols, height: rows });
-    }
-    this.heatPixels.getContext("2d").putImageData(img, 0, 0);
-    const ctx = this.heat.getContext("2d");
-    ctx.clearRect(0, 0, 560, 340);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.heatPixels, x, y, w, h);
-    ctx.fillStyle = "#222";
-    ctx.font = "12px system-ui, sans-serif";
-    ctx.textAlign = "center";
-    const name = NAMES[this.gate].split(" gate")[0];
-    ctx.fillText(`The ${name} gate of units ${block}-${block + rows - 1} (of ${m.units}), layer ${this.layer + 1}`, x + w / 2, 16);
-    ctx.font = "10px system-ui, sans-serif";
-    ctx.textAlign = "right";
-    const rowH = h / rows;
-    for (let r = 0; r < rows; r += Math.max(1, Math.ceil(rows / 8))) ctx.fillText(block + r, x - 4, y + (r + 0.5) * rowH + 3);
-    ctx.strokeStyle = "#000";
-    ctx.lineWidth = 1.5;
-    ctx.strokeRect(x - 1, y + (this.unit - block) * rowH, w + 2, rowH);
-    const colW = w / cols;
-    const size = Math.min(14, colW * 1.6);
-    ctx.textAlign = "center";
-    if (size >= 7) {
-      ctx.font = `${size.toFixed(1)}px monospace`;
-      for (let col = 0; col < cols; col++) ctx.fillText(SYMBOL(m.text[first + col]), x + (col + 0.5) * colW, y + h + size + 2);
-    }
-    ctx.font = "11px system-ui, sans-serif";
-    ctx.fillText(
-      `steps ${first}-${last}: ` +
-        (size >= 7 ? "the characters read (\u00b7 = space)" : "narrow the window to see the characters") +
-        "; box: the chosen unit",
-      x + w / 2,
-      y + h + 40,
-    );
-    ctx.save();
-    ctx.translate(14, y + h / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.fillText("hidden unit", 0, 0);
-    ctx.restore();
-    const barX = x + w + 14;
-    for (let i = 0; i < h; i++) {
-      ctx.fillStyle = m.palette[Math.round((255 * (h - 1 - i)) / (h - 1))];
-      ctx.fillRect(barX, y + i, 14, 1);
-    }
-    ctx.fillStyle = "#222";
-    ctx.textAlign = "left";
-    for (const v of [0, 0.5, 1]) ctx.fillText(v.toFixed(1), barX + 18, y + (1 - v) * h + 4);
-    ctx.fillText("gate", barX + 18, y + h / 2 - 30);
-  }
-
-  heatHover(event, click) {
-    const { x, y, w, h, rows, block } = this.heatGeometry();
-    const box = this.heat.getBoundingClientRect();
-    const px = event.clientX - box.left - x;
-    const py = event.clientY - box.top - y;
-    if (px < 0 || py < 0 || px >= w || py >= h) return;
-    const [first, last] = this.window;
-    const t = first + Math.floor((px / w) * (last - first + 1));
-    const u = block + Math.floor((py / h) * rows);
-    if (click) this.choose("unit", u, () => this.drawUnit());
-    else
-      this.hoverInfo.textContent = `unit ${u}, step ${t} '${SYMBOL(this.meta.text[t])}': ${NAMES[this.gate]} = ${(this.value(t, u) / 255).toFixed(2)} (click: choose this unit)`;
-  }
-
-  /** Each unit's two gates at (fraction above 0.9, fraction below 0.1) (Karpathy et al. 2015). */
-  drawScatter() {
-    const m = this.meta;
-    const [x, y, w, h] = [52, 58, 260, 230];
-    const at = (right, left) => [x + right * w, y + (1 - left) * h];
-    const sat = m.saturation[this.layer]; // (gate, [below 0.1, above 0.9], unit)
-    if (!this.pointCache.has(this.layer)) {
-      const layer = canvas(330, 340);
-      const ctx = layer.getContext("2d");
-      ctx.strokeStyle = "#bbb";
-      ctx.strokeRect(x, y, w, h);
-      ctx.beginPath();
-      ctx.moveTo(...at(0, 1));
-      ctx.lineTo(...at(1, 0));
-      ctx.stroke();
-      const colours = { z: "rgba(214,39,40,0.5)", r: "rgba(31,119,180,0.5)" };
-      for (const g of ["z", "r"]) {
-        ctx.fillStyle = colours[g];
-        const [low, high] = sat[m.gates.indexOf(g)];
-        for (let u = 0; u < m.units; u++) {
-          const [px, py] = at(high[u], low[u]);
-          ctx.fillRect(px - 2, py - 2, 4, 4);
-        }
-      }
-      ctx.fillStyle = "#222";
-      ctx.font = "11px system-ui, sans-serif";
-      ctx.textAlign = "center";
-      const share = (g) => {
-        const [low, high] = sat[m.gates.indexOf(g)];
-        return Math.round((100 * low.filter((v, u) => v + high[u] > 0.5).length) / m.units);
-      };
-      ctx.fillText(`Saturation over ${m.steps} steps, layer ${this.layer + 1}:`, x + w / 2, 14);
-      ctx.fillText(`${share("z")}% of update and ${share("r")}% of reset gates`, x + w / 2, 28);
-      ctx.fillText("are saturated more than half the time", x + w / 2, 42);
-      ctx.fillText("fraction of steps right-saturated (> 0.9)", x + w / 2, y + h + 30);
-      for (const v of [0, 0.5, 1]) {
-        ctx.fillText(v.toFixed(1), ...at(v, 0).map((c, i) => c + (i ? 14 : 0)));
-        ctx.fillText(v.toFixed(1), at(0, v)[0] - 16, at(0, v)[1] + 4);
-      }
-      ctx.save();
-      ctx.translate(14, y + h / 2);
-      ctx.rotate(-Math.PI / 2);
-      ctx.fillText("fraction left-saturated (< 0.1)", 0, 0);
-      ctx.restore();
-      ctx.textAlign = "left";
-      ctx.fillStyle = colours.z;
-      ctx.fillRect(x + w - 92, y + 8, 8, 8);
-      ctx.fillStyle = colours.r;
-      ctx.fillRect(x + w - 92, y + 22, 8, 8);
-      ctx.fillStyle = "#222";
-      ctx.fillText("update gate Z", x + w - 80, y + 16);
-      ctx.fillText("reset gate R", x + w - 80, y + 30);
-      ctx.fillText("\u25cb the chosen unit", x + w - 92, y + 44);
-      this.pointCache.set(this.layer, layer);
-    }
-    const ctx = this.scatter.getContext("2d");
-    ctx.clearRect(0, 0, 330, 340);
-    ctx.drawImage(this.pointCache.get(this.layer), 0, 0, 330, 340);
-    ctx.strokeStyle = "#000";
-    ctx.lineWidth = 1.5;
-    for (let g = 0; g < 2; g++) {
-      const [px, py] = at(sat[g][1][this.unit], sat[g][0][this.unit]);
-      ctx.beginPath();
-      ctx.arc(px, py, 6, 0, 2 * Math.PI);
-      ctx.stroke();
-    }
-  }
 }
 
 function render({ model, el }) {
   const view = new Explorer(model, el);
   return () => view.dispose();
-}
-
-function decode(base64) {
-  const raw = atob(base64);
-  const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
-  return out;
-}
-
-/**
- * A stand-in for the widget's model in a saved page (no kernel): the same get/set/on/off/
- * save_changes/send, over the traces the page carries. data: {passages, state, traces: {label:
- * {meta, gates, conn}}} with gates and conn base64-encoded.
- */
-export function staticModel(data) {
-  const values = { passages: data.passages, passage: data.passages[0], message: "", ...data.state };
-  const handlers = new Map();
-  const decoded = new Map();
-  const use = (label) => {
-    if (!decoded.has(label)) {
-      const tr = data.traces[label];
-      decoded.set(label, { meta: tr.meta, gates: decode(tr.gates), conn: decode(tr.conn) });
-    }
-    Object.assign(values, decoded.get(label));
-    values.window = [0, Math.min(values.meta.window, values.meta.steps) - 1];
-  };
-  const fire = (name) => (handlers.get(`change:${name}`) || []).forEach((f) => f());
-  use(values.passage);
-  return {
-    get: (name) => values[name],
-    set(name, value) {
-      values[name] = value;
-      if (name === "passage") {
-        use(value);
-        fire("meta");
-      }
-      fire(name);
-    },
-    save_changes() {},
-    on(event, f) {
-      handlers.set(event, [...(handlers.get(event) || []), f]);
-    },
-    off(event, f) {
-      handlers.set(event, (handlers.get(event) || []).filter((g) => g !== f));
-    },
-    send() {
-      values.message = "This page has no Python kernel, so it cannot trace new text.";
-      fire("message");
-    },
-  };
 }
 
 export default { render };

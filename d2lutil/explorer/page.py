@@ -1,8 +1,9 @@
 """A saved explorer: one HTML file, module and traces inline, that works with no kernel and no network.
 
 The page carries the front-end module (``explorer.js``) as text and every traced passage as JSON
-(gate and connectivity bytes base64-encoded); a short module script imports the module from a
-``blob:`` URL and renders it over :js:`staticModel`, which stands in for the widget's model.
+(gate and connectivity bytes base64-encoded); a short module script imports the module (with
+``static.js`` joined to it) from a ``blob:`` URL and renders it over ``staticModel``, which stands
+in for the widget's model.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import html
 import json
 from pathlib import Path
 from typing import Any
+
+STATIC_MODEL = Path(__file__).with_name("static.js")
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -51,8 +54,9 @@ INTRO = (
 def write_page(
     path: Path, module: str, traces: dict[str, dict[str, Any]], state: dict[str, Any], title: str, intro: str = INTRO
 ) -> Path:
-    """Write the page. traces: label -> {"meta": dict, "gates": bytes, "conn": bytes}; state: the
-    view's unit, gate, layer and feature to open with."""
+    """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "gates":
+    bytes, "conn": bytes}; state: the view's unit, gate, layer and feature to open with."""
+    module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
     if "</script" in module.lower():
         raise ValueError("the explorer module contains '</script', which would end the page's script early")
     data = {

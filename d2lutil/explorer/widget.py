@@ -3,7 +3,7 @@
 The kernel traces a passage once (:mod:`d2lutil.explorer.trace`) and sends it compactly: every
 gate value as one byte (``gates``, (L, 2, T, h) uint8), the connectivity as one byte per pair
 relative to its row's largest (``conn``, (T, k) uint8), and the small rest as JSON (``meta``).
-The front end (``explorer.js``) draws everything from those traits and handles every move that
+The front end (``figures.js`` and ``explorer.js``) draws everything from those traits and handles every move that
 needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
 view state (``unit``, ``gate``, ``layer``, ``window``, ``feature``) is synced both ways, so
 ``explorer.unit = 7`` in a cell moves the view too. A new passage (the dropdown, the text box,
@@ -35,7 +35,8 @@ from d2lutil.explorer.trace import (
 )
 from d2lutil.models import RNNLM
 
-ESM = Path(__file__).with_name("explorer.js")
+# The front end: the figures, then the view, joined into one ES module (they share one scope).
+ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("figures.js", "explorer.js"))
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
 # coolwarm: gate 0 blue, 0.5 pale grey, 1 red, so saturated gates stand out
@@ -83,7 +84,7 @@ class GateExplorer(anywidget.AnyWidget):
     per trace ("gates", "connectivity"). :meth:`save_html` writes a page that works without a kernel.
     """
 
-    _esm = ESM.read_text(encoding="utf-8")
+    _esm = ESM
     passages = t.List(t.Unicode()).tag(sync=True)  # the labels of the preset passages
     passage = t.Unicode().tag(sync=True)  # the label shown, or YOUR_TEXT
     meta = t.Dict().tag(sync=True)  # text, sizes, predictions, saturation, palette, ...
