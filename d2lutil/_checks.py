@@ -101,3 +101,47 @@ def check_tokens(name: str, tokens: Any) -> torch.Tensor:
     if len(tokens) and int(tokens.min()) < 0:
         raise ValueError(f"{name} holds a negative token index ({int(tokens.min())}): indices start at 0")
     return tokens
+
+
+def check_positive(name: str, value: Any, fix: str = "") -> float:
+    """``value`` as a finite Python float above 0 (an int, a float or a NumPy number; not a bool)."""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {show(value)}: pass a number such as 0.01")
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be positive and finite, got {number}" + (f": {fix}" if fix else ""))
+    return number
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    """``value`` as one of the strings ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        raise (ValueError if isinstance(value, str) else TypeError)(
+            f"{name} must be one of {', '.join(map(repr, choices))}, got {show(value)}"
+        )
+    return value
+
+
+def check_callable(name: str, value: Any, signature: str) -> Any:
+    """``value`` if it can be called; ``signature`` shows the call that is expected, e.g. ``f(x) -> y``."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a function {signature}, got {show(value)}")
+    return value
+
+
+def check_model(name: str, value: Any) -> torch.nn.Module:
+    """``value`` if it is a ``torch.nn.Module`` with at least one parameter (its device is read from them)."""
+    if not isinstance(value, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {show(value)}")
+    if next(value.parameters(), None) is None:
+        raise ValueError(f"{name} ({type(value).__name__}) has no parameters: give a model with weights")
+    return value
+
+
+def check_tensor(name: str, value: Any, dims: tuple[int, ...], what: str) -> torch.Tensor:
+    """``value`` if it is a tensor with one of the numbers of dimensions ``dims``; ``what`` names its shape."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch tensor {what}, got {show(value)}")
+    if value.dim() not in dims:
+        raise ValueError(f"{name} must be a tensor {what}, got shape {tuple(value.shape)}")
+    return value

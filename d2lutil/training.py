@@ -22,9 +22,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from d2lutil._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_model,
+    check_positive,
+    check_real,
+    check_tokens,
+    show,
+)
 from d2lutil.data import TimeMachine, Vocab, WindowLoader
 
 Optimizer = Literal["sgd", "adam", "adamw"]
+OPTIMIZERS: tuple[Optimizer, ...] = ("sgd", "adam", "adamw")
 
 
 @dataclass
@@ -50,17 +61,55 @@ class History:
         )
 
 
+class TrainingDiverged(RuntimeError):
+    """Training stopped because the loss or a perplexity became infinite or NaN.
+
+    ``history`` holds the figures measured before the run diverged (the epoch that diverged
+    included when its perplexities were measured); with ``restore_best=True`` the model holds
+    the best finite weights again (its starting weights when no epoch finished).
+    """
+
+    def __init__(self, message: str, history: History):
+        super().__init__(message)
+        self.history = history
+
+
+def perplexity(mean_loss: float) -> float:
+    """exp(mean cross-entropy in nats): ``math.inf`` where that overflows (a diverged model), NaN stays NaN."""
+    try:
+        return math.exp(mean_loss)
+    except OverflowError:
+        return math.inf
+
+
+def check_clip(clip: object) -> float | None:
+    """``clip`` as None (no clipping) or a positive finite float; 0 would freeze the model, < 0 ascend."""
+    if clip is None:
+        return None
+    return check_positive("clip", clip, fix="it bounds the gradient's norm; pass None for no clipping")
+
+
+def _check_eval_tokens(name: str, tokens: Tensor, batch_size: int) -> None:
+    check_tokens(name, tokens)
+    if len(tokens) < 2 * batch_size:
+        raise ValueError(
+            f"{name} must be a 1-D tensor of at least {2 * batch_size} indices (two per stream of "
+            f"batch_size={batch_size}), got {len(tokens)}: give more text or a smaller batch_size"
+        )
+
+
 @torch.no_grad()
 def evaluate_perplexity(model: nn.Module, tokens: Tensor, batch_size: int = 8, num_steps: int = 256) -> float:
     """Perplexity of ``model`` on a token sequence (n,), read in order with the state carried.
 
     The sequence is cut into ``batch_size`` contiguous streams that are read ``num_steps`` at a
     time; every token but the first of each stream is predicted. Deterministic for given sizes.
+    A model whose loss overflows has perplexity ``math.inf``.
     """
-    if tokens.dim() != 1 or len(tokens) < 2 * batch_size:
-        raise ValueError(
-            f"tokens must be a 1-D tensor of at least {2 * batch_size} indices, got shape {tuple(tokens.shape)}"
-        )
+    check_model("model", model)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    num_steps = check_int("num_steps", num_steps, minimum=1)
+    _check_eval_tokens("tokens", tokens, batch_size)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -74,7 +123,7 @@ def evaluate_perplexity(model: nn.Module, tokens: Tensor, batch_size: int = 8, n
         total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
         count += y.numel()
     model.train(was_training)
-    return math.exp(total / count)
+    return perplexity(total / count)
 
 
 def _detach(state: Tensor | tuple[Tensor, ...] | None) -> Tensor | tuple[Tensor, ...] | None:
@@ -87,8 +136,11 @@ def _detach(state: Tensor | tuple[Tensor, ...] | None) -> Tensor | tuple[Tensor,
 
 def make_optimizer(model: nn.Module, name: Optimizer, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """SGD, Adam or AdamW over the model's parameters."""
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
+    check_model("model", model)
+    lr = check_positive("lr", lr, fix="try 1e-2 for adam, 1.0 for sgd")
+    weight_decay = check_real("weight_decay", weight_decay, low=0.0)
+    if not isinstance(name, str):
+        raise TypeError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {show(name)}")
     if name == "sgd":
         return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
     if name == "adam":
@@ -129,8 +181,10 @@ def optimize(
     """Take one optimisation step per batch, yielding each step's figures; the caller decides when to stop.
 
     ``loss_of(X, Y) -> (mean loss, number of targets)`` runs the model (moving the batch to its
-    device is part of it, and of the timed step). ``clip`` bounds the gradient's global norm.
+    device is part of it, and of the timed step). ``clip`` bounds the gradient's global norm
+    (None: no clipping).
     """
+    clip = check_clip(clip)
     for X, Y in batches:
         start = time.perf_counter()
         loss, count = loss_of(X, Y)
@@ -185,23 +239,45 @@ def train(
     ``max_seconds`` stops training once that much training time has passed (the last epoch is
     then partial). ``restore_best`` loads back the weights of the epoch with the lowest held-out
     perplexity. ``progress`` shows a tqdm bar titled ``title``.
+
+    A loss or perplexity that becomes infinite or NaN stops the run with :class:`TrainingDiverged`,
+    which carries the history so far (after restoring the best weights when ``restore_best``).
     """
-    if num_epochs < 1:
-        raise ValueError(f"num_epochs must be at least 1, got {num_epochs}")
-    device = device or next(model.parameters()).device
+    check_model("model", model)
+    if not isinstance(train_iter, WindowLoader):
+        raise TypeError(
+            f"train_iter must be a d2lutil.data.WindowLoader, got {show(train_iter)}: "
+            "build one with WindowLoader(tokens, batch_size, num_steps) or data.train_iter(batch_size, num_steps)"
+        )
+    _check_eval_tokens("val_tokens", val_tokens, 8)
+    num_epochs = check_int("num_epochs", num_epochs, minimum=1)
+    clip = check_clip(clip)
+    if max_seconds is not None:
+        max_seconds = check_real("max_seconds", max_seconds, low=0.0)
+    restore_best, progress = check_bool("restore_best", restore_best), check_bool("progress", progress)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {show(title)}")
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks[{i}] must be a d2lutil.training.Callback, got {show(callback)}")
+    device = _check_device(device) or next(model.parameters()).device
     model.to(device)
     opt = make_optimizer(model, optimizer, lr, weight_decay)
     loss_of = LanguageModelLoss(model, device, carry_state=train_iter.sequential)
     history = History()
-    best: tuple[float, dict[str, Tensor]] | None = None
+    # with restore_best, the starting weights are what a run that diverges in its first epoch goes back to
+    best = (math.inf, copy.deepcopy(model.state_dict())) if restore_best else None
     batches = len(train_iter)
     bar = tqdm(total=num_epochs * batches, disable=not progress, desc=title or "training", unit="batch")
-    stop = False
+    stop, diverged = False, ""
     for epoch in range(num_epochs):
         model.train()
         loss_of.reset()
         loss_sum, count, done = 0.0, 0, 0
         for step in optimize(model, train_iter, loss_of, opt, clip):
+            if not math.isfinite(step.loss):
+                diverged = f"the training loss became {step.loss} at step {done + 1} of epoch {epoch + 1}"
+                break
             loss_sum += step.loss * step.targets
             count += step.targets
             done += 1
@@ -211,12 +287,20 @@ def train(
             if max_seconds is not None and history.train_seconds >= max_seconds:
                 stop = True
                 break
+        if diverged:
+            break
         history.epochs.append(epoch + done / batches)
-        history.train_ppl.append(math.exp(loss_sum / max(count, 1)))
+        history.train_ppl.append(perplexity(loss_sum / max(count, 1)))
         history.val_ppl.append(evaluate_perplexity(model, val_tokens))
         history.tokens_per_s.append(history.tokens / max(history.train_seconds, 1e-9))
         bar.set_postfix(train_ppl=f"{history.train_ppl[-1]:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}")
-        if restore_best and history.val_ppl[-1] <= (best[0] if best else math.inf):
+        if not (math.isfinite(history.train_ppl[-1]) and math.isfinite(history.val_ppl[-1])):
+            diverged = (
+                f"epoch {epoch + 1} ended with training perplexity {history.train_ppl[-1]} "
+                f"and held-out perplexity {history.val_ppl[-1]}"
+            )
+            break
+        if best is not None and history.val_ppl[-1] <= best[0]:
             best = (history.val_ppl[-1], copy.deepcopy(model.state_dict()))
         for callback in callbacks:
             callback.on_epoch_end(history)
@@ -225,9 +309,32 @@ def train(
     bar.close()
     for callback in callbacks:
         callback.on_train_end(history)
-    if restore_best and best is not None:
+    if best is not None:
         model.load_state_dict(best[1])
+    if diverged:
+        kept = (
+            "the model holds the weights of the best finite epoch again (its starting weights if none finished)"
+            if best is not None
+            else "the model's weights are no longer usable: rebuild it, or train with restore_best=True"
+        )
+        raise TrainingDiverged(
+            f"training diverged: {diverged} (lr={lr}, clip={clip}). Lower lr or clip the gradient "
+            f"(e.g. clip=1.0); {kept}. The exception's .history holds the {len(history.epochs)} measured epoch(s).",
+            history,
+        )
     return history
+
+
+def _check_device(device: object) -> torch.device | None:
+    """``device`` as a torch.device (None stays None: the model's own device)."""
+    if device is None or isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a torch.device, a str such as 'cpu' or None, got {show(device)}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a device name: use 'cpu', 'cuda' or 'cuda:0'") from None
 
 
 @dataclass(frozen=True)
@@ -248,6 +355,18 @@ class Recipe:
     num_epochs: int = 1
     max_seconds: float | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse impossible settings when the recipe is written, not after the first epoch."""
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("num_steps", self.num_steps, minimum=1)
+        check_positive("lr", self.lr)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_clip(self.clip)
+        check_real("weight_decay", self.weight_decay, low=0.0)
+        check_int("num_epochs", self.num_epochs, minimum=1)
+        if self.max_seconds is not None:
+            check_real("max_seconds", self.max_seconds, low=0.0)
+
 
 def train_recipe(
     model: nn.Module,
@@ -265,6 +384,13 @@ def train_recipe(
     ``seed`` orders the random windows; ``train_chars`` keeps only the first that many
     training characters (None: all of them).
     """
+    if not isinstance(data, TimeMachine):
+        raise TypeError(f"data must be a d2lutil.data.TimeMachine, got {show(data)}: load it with load_time_machine()")
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a d2lutil.training.Recipe, got {show(recipe)}")
+    seed = check_int("seed", seed)
+    if train_chars is not None:
+        train_chars = check_int("train_chars", train_chars, minimum=recipe.num_steps + 1)
     tokens = data.train_tokens if train_chars is None else data.train_tokens[:train_chars]
     return train(
         model,
@@ -284,6 +410,8 @@ def train_recipe(
 
 
 def _check_prefix(prefix: str, vocab: Vocab) -> None:
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str, got {show(prefix)}: e.g. 'time traveller'")
     if not prefix:
         raise ValueError("the prefix is empty: give at least one character to start from, e.g. 'time traveller'")
     unknown = vocab.unknown(prefix)
@@ -293,6 +421,19 @@ def _check_prefix(prefix: str, vocab: Vocab) -> None:
             f"the prefix {prefix!r} holds characters the vocabulary does not know: {unknown}. "
             f"It knows {sorted(known)!r}; try d2lutil.data.preprocess(prefix) to lower-case it "
             "and fold other characters into spaces."
+        )
+
+
+MAX_PREDS = 1_000_000  # a million characters: more than the book; a larger request is a typo
+MIN_TEMPERATURE = 1e-3
+
+
+def _check_vocab_size(model: nn.Module, vocab_size: int, model_size: object) -> None:
+    """Refuse a vocabulary of another size than the model's outputs (``model_size`` None: not known yet)."""
+    if isinstance(model_size, int) and model_size != vocab_size:
+        raise ValueError(
+            f"the model predicts over {model_size} tokens but the vocab has {vocab_size}: pass the Vocab the "
+            f"model was trained with (a checkpoint's own: load_checkpoint returns it with the {type(model).__name__})"
         )
 
 
@@ -310,18 +451,30 @@ def predict(
 
     ``temperature=0`` picks the most likely character each step (greedy); a positive
     temperature samples from softmax(logits / temperature), reproducibly when ``seed`` is given.
+    ``model`` must predict over ``vocab``: its output size is ``len(vocab)``.
     """
+    check_model("model", model)
+    if not isinstance(vocab, Vocab):
+        raise TypeError(
+            f"vocab must be a d2lutil.data.Vocab, got {show(vocab)}: pass the vocabulary the model was trained on"
+        )
+    _check_vocab_size(model, len(vocab), getattr(model, "vocab_size", None))
     _check_prefix(prefix, vocab)
-    if num_preds < 0:
-        raise ValueError(f"num_preds must be zero or more, got {num_preds}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be 0 (greedy) or positive, got {temperature}")
-    device = device or next(model.parameters()).device
+    num_preds = check_int("num_preds", num_preds, minimum=0, maximum=MAX_PREDS)
+    temperature = check_real("temperature", temperature)
+    if temperature < 0 or 0 < temperature < MIN_TEMPERATURE:
+        raise ValueError(
+            f"temperature must be 0 (greedy) or positive, got {temperature}: a positive one must be at least "
+            f"{MIN_TEMPERATURE} (a smaller one overflows softmax(logits / temperature) and is greedy in effect)"
+        )
+    seed = None if seed is None else check_int("seed", seed, minimum=0)
+    device = _check_device(device) or next(model.parameters()).device
     was_training = model.training
     model.eval()
     generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
     tokens = torch.tensor([vocab[list(prefix)]], device=device)  # (1, len(prefix))
     logits, state = model(tokens, None)
+    _check_vocab_size(model, len(vocab), logits.shape[-1])
     outputs = []
     for _ in range(num_preds):
         last = logits[0, -1]

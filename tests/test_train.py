@@ -190,7 +190,7 @@ def test_predict_sampled_is_reproducible_with_a_seed(small):
     [
         ("", {}, "the prefix is empty"),
         ("Time!", {}, r"does not know: \['T', '!'\].*preprocess"),
-        ("time", {"num_preds": -1}, "num_preds must be zero or more, got -1"),
+        ("time", {"num_preds": -1}, "num_preds must be an integer between 0 and 1000000, got -1"),
         ("time", {"temperature": -0.5}, "temperature must be 0 .* or positive, got -0.5"),
     ],
 )
@@ -210,7 +210,7 @@ def test_bad_training_arguments(small):
         train(model, loader, val, 1, 1e-2, optimizer="rmsprop", **_quiet())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lr must be positive"):
         train(model, loader, val, 1, 0.0, **_quiet())
-    with pytest.raises(ValueError, match="num_epochs must be at least 1"):
+    with pytest.raises(ValueError, match="num_epochs must be an integer at least 1"):
         train(model, loader, val, 0, 1e-2, **_quiet())
 
 
