@@ -23,7 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from d2lutil._checks import check_int, check_real, show
+
 Reset = Literal["after", "before"]
+RESETS: tuple[Reset, ...] = ("after", "before")
 
 
 class GateValues(NamedTuple):
@@ -41,6 +44,8 @@ def gru_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor, reset: Reset = "af
     gi: (B, 3h) = X_t W_x + b_x, stacked (r, z, n); h: (B, h); W_h: (h, 3h); b_h: (3h,).
     Returns the reset gate, update gate, candidate state and new state, each (B, h).
     """
+    if reset not in RESETS:
+        raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {show(reset)}")
     hidden = h.shape[-1]
     # split (one view per part; backward joins the parts' gradients in one copy), not slicing
     # gh[:, :2h] and gh[:, 2h:]: each slice's backward writes a zero-filled (B, 3h) gradient.
@@ -74,6 +79,11 @@ def project_inputs(X: Tensor, W_x: Tensor, b_x: Tensor) -> tuple[Tensor, ...]:
 
 
 Record = TypeVar("Record")
+
+
+def check_sizes(input_size: object, hidden_size: object) -> tuple[int, int]:
+    """A layer's sizes as positive ints (a NumPy integer counts; 2.0 or '8' does not)."""
+    return check_int("input_size", input_size, minimum=1), check_int("hidden_size", hidden_size, minimum=1)
 
 
 class RecurrentLayer(nn.Module):
@@ -123,6 +133,10 @@ class RecurrentLayer(nn.Module):
     def check_input(self, X: Tensor, H: Tensor | None) -> None:
         """Raise a ValueError that names the fix when X or H has the wrong shape or dtype."""
         dtype = next(self.parameters()).dtype
+        if not isinstance(X, Tensor):
+            raise TypeError(f"X must be a tensor (num_steps, batch_size, {self.input_size}), got {show(X)}")
+        if H is not None and not isinstance(H, Tensor):
+            raise TypeError(f"H must be a tensor (1, batch_size, {self.hidden_size}) or None, got {show(H)}")
         if X.dim() != 3 or X.shape[-1] != self.input_size:
             raise ValueError(
                 f"expected X of shape (num_steps, batch_size, {self.input_size}), got {tuple(X.shape)}; "
@@ -148,8 +162,9 @@ class GRUScratch(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, reset: Reset = "after"):
         super().__init__()
-        if reset not in ("after", "before"):
-            raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {reset!r}")
+        if reset not in RESETS:
+            raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {show(reset)}")
+        input_size, hidden_size = check_sizes(input_size, hidden_size)
         self.input_size, self.hidden_size, self.reset = input_size, hidden_size, reset
         bound = 1 / math.sqrt(hidden_size)
         self.W_x = uniform_parameter(input_size, 3 * hidden_size, bound=bound)  # columns: r, z, n
@@ -188,7 +203,7 @@ class GRUD2LStyle(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size, self.hidden_size = check_sizes(input_size, hidden_size)
         bound = 1 / math.sqrt(hidden_size)
 
         def triple() -> tuple[nn.Parameter, nn.Parameter, nn.Parameter]:
@@ -217,7 +232,7 @@ class RNNScratch(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int):
         super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
+        self.input_size, self.hidden_size = check_sizes(input_size, hidden_size)
         bound = 1 / math.sqrt(hidden_size)
         self.W_x = uniform_parameter(input_size, hidden_size, bound=bound)
         self.W_h = uniform_parameter(hidden_size, hidden_size, bound=bound)
@@ -233,6 +248,11 @@ class RNNScratch(RecurrentLayer):
 
 def layer_size(rnn: nn.Module, name: str) -> int:
     """``rnn.input_size`` or ``rnn.hidden_size`` of a recurrent layer, typed as the int it is."""
+    if not isinstance(rnn, nn.Module) or not isinstance(getattr(rnn, name, None), int):
+        raise TypeError(
+            f"rnn must be a recurrent layer with nn.GRU's interface (an int {name}), got {show(rnn)}: "
+            "use nn.GRU, nn.RNN, GRUScratch or RNNScratch"
+        )
     return int(getattr(rnn, name))
 
 
@@ -248,6 +268,10 @@ def copy_nn_gru_to_scratch(src: nn.GRU, dst: GRUScratch) -> GRUScratch:
 
 
 def _check_pair(gru: nn.GRU, scratch: GRUScratch) -> None:
+    if not isinstance(gru, nn.GRU):
+        raise TypeError(f"src must be an nn.GRU, got {show(gru)}")
+    if not isinstance(scratch, GRUScratch):
+        raise TypeError(f"dst must be a GRUScratch, got {show(scratch)}")
     if gru.num_layers != 1 or gru.bidirectional or not gru.bias or gru.batch_first:
         raise ValueError("only a one-layer, one-directional, time-major nn.GRU with biases maps onto GRUScratch")
     if (gru.input_size, gru.hidden_size) != (scratch.input_size, scratch.hidden_size):
@@ -257,6 +281,20 @@ def _check_pair(gru: nn.GRU, scratch: GRUScratch) -> None:
         )
     if scratch.reset != "after":
         raise ValueError("nn.GRU computes reset-after; build the GRUScratch with reset='after' to match it")
+
+
+def _check_time_major(rnn: nn.Module) -> None:
+    """Refuse a layer that reads (B, T, d) or runs both ways: the head reads (T, B, hidden_size)."""
+    layer_size(rnn, "hidden_size")
+    if getattr(rnn, "batch_first", False):
+        raise ValueError(
+            f"the recurrent layer is batch_first, but RNNLM feeds it time-major inputs (T, B, d): it would "
+            f"recur across the batch. Build it with batch_first=False: {type(rnn).__name__}(..., batch_first=False)"
+        )
+    if getattr(rnn, "bidirectional", False):
+        raise ValueError("a bidirectional layer reads the future it must predict: build it with bidirectional=False")
+    if getattr(rnn, "proj_size", 0):
+        raise ValueError("RNNLM's head reads hidden_size features: build the layer with proj_size=0")
 
 
 class RNNLM(nn.Module):
@@ -271,8 +309,12 @@ class RNNLM(nn.Module):
 
     def __init__(self, rnn: nn.Module, vocab_size: int, embed_size: int | None = None, dropout: float = 0.0):
         super().__init__()
+        vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
+        embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
+        dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
+        _check_time_major(rnn)
         expected = vocab_size if embed_size is None else embed_size
-        if rnn.input_size != expected:
+        if layer_size(rnn, "input_size") != expected:
             raise ValueError(
                 f"the recurrent layer takes inputs of size {rnn.input_size}, but "
                 + ("one-hot inputs have size vocab_size=" if embed_size is None else "embed_size=")
@@ -285,6 +327,8 @@ class RNNLM(nn.Module):
 
     def embed(self, tokens: Tensor) -> Tensor:
         """tokens (B, T) -> time-major inputs (T, B, d)."""
+        if not isinstance(tokens, Tensor):
+            raise TypeError(f"tokens must be a (batch_size, num_steps) int64 tensor, got {show(tokens)}")
         if tokens.dim() != 2 or tokens.dtype != torch.long:
             raise ValueError(
                 f"tokens must be a (batch_size, num_steps) int64 tensor, got {tuple(tokens.shape)} {tokens.dtype}"
@@ -312,6 +356,13 @@ def build_lm(
 ) -> RNNLM:
     """A language model by name: ``"gru"`` / ``"rnn"`` (``nn.GRU`` / ``nn.RNN``, any depth),
     ``"gru_scratch"``, ``"gru_d2l_style"``, ``"rnn_scratch"`` (one layer each)."""
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a str such as 'gru', got {show(kind)}")
+    vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
+    hidden_size = check_int("hidden_size", hidden_size, minimum=1)
+    num_layers = check_int("num_layers", num_layers, minimum=1)
+    embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
+    dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
     d = vocab_size if embed_size is None else embed_size
     inner_dropout = dropout if num_layers > 1 else 0.0
     layers: dict[str, type[nn.Module]] = {
