@@ -283,7 +283,7 @@ def _check_pair(gru: nn.GRU, scratch: GRUScratch) -> None:
         raise ValueError("nn.GRU computes reset-after; build the GRUScratch with reset='after' to match it")
 
 
-def _check_time_major(rnn: nn.Module) -> None:
+def check_time_major(rnn: nn.Module) -> None:
     """Refuse a layer that reads (B, T, d) or runs both ways: the head reads (T, B, hidden_size)."""
     layer_size(rnn, "hidden_size")
     if getattr(rnn, "batch_first", False):
@@ -312,7 +312,7 @@ class RNNLM(nn.Module):
         vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
         embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
         dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
-        _check_time_major(rnn)
+        check_time_major(rnn)
         expected = vocab_size if embed_size is None else embed_size
         if layer_size(rnn, "input_size") != expected:
             raise ValueError(

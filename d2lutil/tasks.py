@@ -15,15 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from d2lutil.models import layer_size
-from d2lutil.training import Optimizer, make_optimizer, optimize
+from d2lutil._checks import check_callable, check_int, check_model, check_positive, show
+from d2lutil.models import check_time_major, layer_size
+from d2lutil.training import Optimizer, check_clip, make_optimizer, optimize
+
+MakeBatch = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
 
 
-def _check_sizes(batch_size: int, length: int) -> None:
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if not isinstance(length, int) or length < 2:
-        raise ValueError(f"length must be an integer of at least 2, got {length!r}")
+def _check_sizes(batch_size: int, length: int) -> tuple[int, int]:
+    return check_int("batch_size", batch_size, minimum=1), check_int("length", length, minimum=2)
 
 
 def first_token_recall(
@@ -34,9 +34,12 @@ def first_token_recall(
     Returns X (B, T) int64 symbols in [0, num_symbols), the first one in [0, num_classes), and
     y (B,) int64 = X[:, 0]. The other T - 1 symbols are uniform noise over all symbols.
     """
-    _check_sizes(batch_size, length)
+    batch_size, length = _check_sizes(batch_size, length)
+    num_classes, num_symbols = check_int("num_classes", num_classes), check_int("num_symbols", num_symbols)
     if not 2 <= num_classes <= num_symbols:
         raise ValueError(f"need 2 <= num_classes <= num_symbols, got {num_classes} and {num_symbols}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {show(generator)}")
     X = torch.randint(0, num_symbols, (batch_size, length), generator=generator)
     X[:, 0] = torch.randint(0, num_classes, (batch_size,), generator=generator)
     return X, X[:, 0].clone()
@@ -52,6 +55,10 @@ class SequenceModel(nn.Module):
 
     def __init__(self, rnn: nn.Module, out_size: int, vocab_size: int | None = None, embed_size: int | None = None):
         super().__init__()
+        check_time_major(rnn)  # it reads (T, B, d) and predicts from the last state
+        out_size = check_int("out_size", out_size, minimum=1)
+        vocab_size = None if vocab_size is None else check_int("vocab_size", vocab_size, minimum=1)
+        embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
         self.rnn = rnn
         self.embedding = nn.Embedding(vocab_size, embed_size or layer_size(rnn, "input_size")) if vocab_size else None
         self.head = nn.Linear(layer_size(rnn, "hidden_size"), out_size)
@@ -60,6 +67,19 @@ class SequenceModel(nn.Module):
         inputs = self.embedding(X) if self.embedding is not None else X
         _, state = self.rnn(inputs.transpose(0, 1))  # time-major (T, B, d)
         return self.head(state[-1])
+
+
+def _check_batch(batch: object, size: int) -> tuple[Tensor, Tensor]:
+    """What ``make_batch(size, generator)`` returned, if it is (X (size, ...), y (size,) int64)."""
+    if not (isinstance(batch, tuple) and len(batch) == 2 and all(isinstance(t, Tensor) for t in batch)):
+        raise TypeError(f"make_batch must return a pair of tensors (X, y), got {show(batch)}")
+    X, y = batch
+    if X.dim() < 2 or X.shape[0] != size or tuple(y.shape) != (size,) or y.dtype != torch.long:
+        raise ValueError(
+            f"make_batch({size}, generator) must return X ({size}, T, ...) and y ({size},) int64 class "
+            f"indices, got X {tuple(X.shape)} and y {tuple(y.shape)} {y.dtype}"
+        )
+    return X, y
 
 
 @dataclass
@@ -74,7 +94,7 @@ class TaskResult:
 
 def train_on_task(
     model: nn.Module,
-    make_batch: Callable[[int, torch.Generator], tuple[Tensor, Tensor]],
+    make_batch: MakeBatch,
     num_steps: int,
     batch_size: int = 128,
     lr: float = 1e-2,
@@ -87,11 +107,15 @@ def train_on_task(
     """Train the classifier ``model`` on fresh batches ``make_batch(batch_size, generator) -> (X, y)``
     (y: (B,) class indices) and score its accuracy on ``test_size`` held-out examples.
     """
-    if not callable(make_batch):
-        raise ValueError("make_batch must be a function (batch_size, generator) -> (X, y)")
+    check_model("model", model)
+    check_callable("make_batch", make_batch, "(batch_size, generator) -> (X, y)")
+    num_steps, batch_size = check_int("num_steps", num_steps, minimum=1), check_int("batch_size", batch_size, minimum=1)
+    lr, clip = check_positive("lr", lr), check_clip(clip)
+    test_size, log_every = check_int("test_size", test_size, minimum=1), check_int("log_every", log_every, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
     device = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
-    test_X, test_y = make_batch(test_size, torch.Generator().manual_seed(seed + 1))
+    test_X, test_y = _check_batch(make_batch(test_size, torch.Generator().manual_seed(seed + 1)), test_size)
 
     def loss_of(X: Tensor, y: Tensor) -> tuple[Tensor, int]:
         out, y = model(X.to(device)), y.to(device)

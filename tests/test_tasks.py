@@ -41,15 +41,15 @@ def test_first_token_recall_is_seeded_and_noisy():
 @pytest.mark.parametrize(
     "call,message",
     [
-        (lambda: first_token_recall(0, 10), "batch_size must be a positive integer"),
-        (lambda: first_token_recall(-3, 10), "batch_size must be a positive integer, got -3"),
-        (lambda: first_token_recall(4, 1), "length must be an integer of at least 2"),
+        (lambda: first_token_recall(0, 10), "batch_size must be an integer at least 1"),
+        (lambda: first_token_recall(-3, 10), "batch_size must be an integer at least 1, got -3"),
+        (lambda: first_token_recall(4, 1), "length must be an integer at least 2"),
         (lambda: first_token_recall(4, 10, num_classes=9, num_symbols=8), "2 <= num_classes <= num_symbols"),
-        (lambda: first_token_recall(2.0, 10), "batch_size must be a positive integer"),
+        (lambda: first_token_recall(2.0, 10), "batch_size must be an integer, got 2.0"),
     ],
 )
 def test_task_bad_input(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((TypeError, ValueError), match=message):
         call()
 
 
@@ -79,5 +79,5 @@ def test_sequence_model_shapes():
 
 
 def test_train_on_task_rejects_a_non_function():
-    with pytest.raises(ValueError, match="make_batch must be a function"):
+    with pytest.raises(TypeError, match="make_batch must be a function"):
         train_on_task(SequenceModel(nn.GRU(2, 4), 1), make_batch=[1, 2], num_steps=1)
