@@ -4,7 +4,8 @@
     python -m d2lutil.pretrain --only gru_lm --out /tmp/ckpt
 
 Each model is written as safetensors weights plus a JSON manifest (recipe, device, training time,
-held-out perplexity on the last 10% of the book, sha256); see :mod:`d2lutil.checkpoints`.
+held-out perplexity on the last 10% of the book, and ``digest``: one sha256 over the manifest and the
+weights together); see :mod:`d2lutil.checkpoints`.
 """
 
 from __future__ import annotations

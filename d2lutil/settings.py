@@ -4,7 +4,8 @@
     Every notebook trains a small budget that runs on a 2-core CPU in CI. Unset, a notebook
     trains the full recipe on a GPU and a CPU-sized budget on a CPU (see :func:`budget`).
 ``D2LUTIL_DATA_DIR``
-    The folder where ``timemachine.txt`` is looked for before the per-user cache and the download.
+    A folder that overrides the copy of ``timemachine.txt`` shipped in the package (``d2lutil/corpus``);
+    the per-user cache and the download are used only when that copy is removed.
 """
 
 from __future__ import annotations

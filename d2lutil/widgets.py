@@ -18,12 +18,28 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
+from d2lutil._checks import check_bool, check_callable, check_int, check_positive, show
+
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
     """The figure rendered to PNG bytes."""
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {show(fig)}")
+    dpi = check_int("dpi", dpi, minimum=10, maximum=600)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
+
+
+def _check_controls(controls: object) -> None:
+    """``controls`` must map names (str) to ipywidgets controls that have a value."""
+    if not isinstance(controls, dict):
+        raise TypeError(f"controls must be a dict name -> ipywidgets control, got {show(controls)}")
+    for name, control in controls.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"control names are passed to draw as keywords: {name!r} is not a Python name")
+        if not (isinstance(control, widgets.Widget) and hasattr(control, "value")):
+            raise TypeError(f"controls[{name!r}] must be an ipywidgets control with a value, got {show(control)}")
 
 
 class InteractiveFigure:
@@ -48,7 +64,13 @@ class InteractiveFigure:
         columns: int = 1,
         clear: bool = True,
     ):
-        self.draw, self.controls, self.dpi, self.clear = draw, controls, dpi, clear
+        check_callable("draw", draw, "draw(fig, **values) that draws into the figure")
+        _check_controls(controls)
+        if not (isinstance(figsize, (tuple, list)) and len(figsize) == 2):
+            raise TypeError(f"figsize must be a pair (width, height) in inches, got {show(figsize)}")
+        figsize = (check_positive("figsize[0]", figsize[0]), check_positive("figsize[1]", figsize[1]))
+        dpi, columns = check_int("dpi", dpi, minimum=10, maximum=600), check_int("columns", columns, minimum=1)
+        self.draw, self.controls, self.dpi, self.clear = draw, controls, dpi, check_bool("clear", clear)
         self.fig = plt.figure(figsize=figsize)
         plt.close(self.fig)  # keep the inline backend from showing it a second time
         self.image = widgets.Image(format="png")
