@@ -175,22 +175,22 @@ class Explorer {
     this.scatter.className = "gx-scatter";
     const row = (...nodes) => make("div", { className: "gx-row" }, ...nodes);
     const label = (text, ...nodes) => make("label", {}, text, ...nodes);
-    this.root.replaceChildren(
-      make("style", { textContent: CSS }),
-      make(
-        "div",
-        { className: "gx" },
-        row(label("passage", c.passage), ...c.gates, label("layer", c.layer)),
-        row(c.text),
-        row(c.trace, this.note),
-        row(label("unit", c.unit, c.unitValue), label("from step", c.first), label("steps", c.width, c.windowValue)),
-        row(label("rank units by", c.feature), label("top units", c.ranked)),
-        this.message,
-        this.status,
-        this.text,
-        this.hoverInfo,
-        make("div", { className: "gx-figs" }, this.heat, this.scatter),
-      ),
+    const box = make("div", { className: "gx" });
+    // Keys pressed in the explorer are for its controls: JupyterLab's notebook shortcuts (on the
+    // document) would otherwise take the arrow keys from the sliders, and letters from the text box.
+    box.addEventListener("keydown", (e) => e.stopPropagation());
+    this.root.replaceChildren(make("style", { textContent: CSS }), box);
+    box.append(
+      row(label("passage", c.passage), ...c.gates, label("layer", c.layer)),
+      row(c.text),
+      row(c.trace, this.note),
+      row(label("unit", c.unit, c.unitValue), label("from step", c.first), label("steps", c.width, c.windowValue)),
+      row(label("rank units by", c.feature), label("top units", c.ranked)),
+      this.message,
+      this.status,
+      this.text,
+      this.hoverInfo,
+      make("div", { className: "gx-figs" }, this.heat, this.scatter),
     );
   }
 
@@ -268,6 +268,7 @@ class Explorer {
     this.drawWindow();
     this.drawRanking();
     this.drawScatter();
+    this.drawHover();
   }
 
   drawHeat() {
@@ -313,7 +314,7 @@ class Explorer {
       const s = this.spans[t].style;
       if (this.shown[t] !== q) {
         this.shown[t] = q; // touch the style only where it changes: less for the browser to restyle
-        s.background = pal[q];
+        s.backgroundColor = pal[q];
         s.color = this.fg[q];
       }
       const mark = this.shadow(t, first, last);
