@@ -99,7 +99,7 @@ def train_on_task(
     batch_size: int = 128,
     lr: float = 1e-2,
     optimizer: Optimizer = "adam",
-    clip: float = 1.0,
+    clip: float | None = 1.0,
     test_size: int = 2048,
     log_every: int = 50,
     seed: int = 0,

@@ -9,7 +9,16 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from d2lutil.models import GateValues, GRUScratch, RecurrentLayer, gru_step, project_inputs, uniform_parameter
+from d2lutil._checks import check_callable, check_model, show
+from d2lutil.models import (
+    GateValues,
+    GRUScratch,
+    RecurrentLayer,
+    check_sizes,
+    gru_step,
+    project_inputs,
+    uniform_parameter,
+)
 
 StepFn = Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]
 
@@ -36,6 +45,8 @@ class OneGateRNN(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, step: StepFn):
         super().__init__()
+        input_size, hidden_size = check_sizes(input_size, hidden_size)
+        check_callable("step", step, "(gi (B, 2h), h (B, h), W_h (h, 2h), b_h (2h,)) -> new state (B, h)")
         self.input_size, self.hidden_size, self.step = input_size, hidden_size, step
         bound = 1 / math.sqrt(hidden_size)
         self.W_x = uniform_parameter(input_size, 2 * hidden_size, bound=bound)
@@ -76,9 +87,14 @@ class FlippedGRU(GRUScratch):
 
 def load_weights(layer: nn.Module, W_x: Tensor, W_h: Tensor, b_x: Tensor, b_h: Tensor) -> nn.Module:
     """Copy the four weight tensors into a GRUScratch-layout layer (in place; returns it)."""
+    check_model("layer", layer)
     with torch.no_grad():
         for name, value in (("W_x", W_x), ("W_h", W_h), ("b_x", b_x), ("b_h", b_h)):
-            target = getattr(layer, name)
+            target = getattr(layer, name, None)
+            if not isinstance(target, nn.Parameter):
+                raise TypeError(f"layer must have GRUScratch's parameters (W_x, W_h, b_x, b_h), got {show(layer)}")
+            if not isinstance(value, Tensor) or not value.dtype.is_floating_point:
+                raise TypeError(f"{name} must be a float tensor {tuple(target.shape)}, got {show(value)}")
             if target.shape != value.shape:
                 raise ValueError(f"{name} must have shape {tuple(target.shape)}, got {tuple(value.shape)}")
             target.copy_(value)

@@ -3,15 +3,17 @@ cells (4) and the flipped update convention (6). Each runs the reader's code on 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor
 
+from d2lutil._checks import check_int, show
 from d2lutil.exercises.cells import FlippedGRU, StepFn, load_weights
 from d2lutil.exercises.probes import SATURATED_LOGIT, input_sensitivity
-from d2lutil.exercises.verdict import not_attempted, passed
+from d2lutil.exercises.verdict import answer_bool, answer_callable, not_attempted, passed
 from d2lutil.models import GRUScratch, gru_step
 
 GateSchedule = Callable[[int, int], "tuple[float | None, float | None]"]
@@ -25,9 +27,21 @@ def _schedule(gates: GateSchedule, T: int, t_prime: int, fill: float) -> tuple[l
             f"gates({t}, {t_prime}) must return a pair (r, z) of gate values (None where the value "
             f"does not matter), got {pair!r}"
         )
-        r.append(fill if pair[0] is None else float(pair[0]))
-        z.append(fill if pair[1] is None else float(pair[1]))
+        r.append(fill if pair[0] is None else _gate_value(pair[0], f"r in gates({t}, {t_prime})"))
+        z.append(fill if pair[1] is None else _gate_value(pair[1], f"z in gates({t}, {t_prime})"))
     return r, z
+
+
+def _gate_value(value: object, where: str) -> float:
+    """A gate value the reader's schedule returned, as a float in [0, 1]."""
+    number = None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, Tensor) and value.numel() == 1 and value.dtype.is_floating_point:
+        number = float(value)
+    assert number is not None, f"{where} must be a number in [0, 1] or None, got {show(value)}"
+    assert 0.0 <= number <= 1.0, f"{where} is {number}: a gate value lies in [0, 1] (it is a sigmoid)"
+    return number
 
 
 def check_exercise_2(gates: GateSchedule | None, T: int = 8) -> bool | None:
@@ -40,7 +54,8 @@ def check_exercise_2(gates: GateSchedule | None, T: int = 8) -> bool | None:
     """
     if gates is None:
         return not_attempted(2, "`gates(t, t_prime)`")
-    assert callable(gates), f"gates must be a function (t, t_prime) -> (r, z), got {type(gates).__name__}"
+    answer_callable(2, "gates", gates, "(t, t_prime) -> (r, z)")
+    T = check_int("T", T, minimum=5, maximum=64)
     for t_prime in (0, 3, T - 2):
         for fill in (0.0, 0.5, 1.0):
             r, z = _schedule(gates, T, t_prime, fill)
@@ -101,13 +116,22 @@ def _step_cases(seed: int = 0) -> list[tuple[Tensor, Tensor, Tensor, Tensor]]:
     return cases  # type: ignore[return-value]
 
 
-def _call_step(step: StepFn, name: str, args: tuple[Tensor, ...]) -> Tensor:
+# How close a step computed in the reader's precision must come to the float64 reference.
+TOLERANCE = {torch.float64: 1e-8, torch.float32: 1e-5, torch.float16: 5e-3, torch.bfloat16: 3e-2}
+
+
+def _call_step(step: StepFn, name: str, args: tuple[Tensor, ...]) -> tuple[Tensor, float]:
+    """The reader's step on float64 inputs, as a float64 CPU tensor, and the tolerance of its dtype.
+
+    A step that computes in float32 (or half precision) is compared within that precision's error.
+    """
     out = step(*(a.clone() for a in args))
-    assert isinstance(out, Tensor), f"{name} must return the new state as a tensor (B, h), got {type(out).__name__}"
+    assert isinstance(out, Tensor), f"{name} must return the new state as a tensor (B, h), got {show(out)}"
     assert out.shape == args[1].shape, (
         f"{name} must return the new state of shape (B, h) = {tuple(args[1].shape)}, got {tuple(out.shape)}"
     )
-    return out
+    assert out.dtype in TOLERANCE, f"{name} must return a float tensor, got dtype {out.dtype}"
+    return out.detach().to("cpu", torch.float64), TOLERANCE[out.dtype]
 
 
 def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> bool | None:
@@ -122,21 +146,24 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
     assert reset_only is not None and update_only is not None, (
         "write both steps: the reset-only one and the update-only one"
     )
+    signature = "(gi, h, W_h, b_h) -> new state (B, h)"
+    answer_callable(4, "reset_only", reset_only, signature)
+    answer_callable(4, "update_only", update_only, signature)
     conventions = set()
     for gi, h, W_h, b_h in _step_cases():
         hidden = h.shape[-1]
-        out = _call_step(reset_only, "the reset-only step", (gi, h, W_h, b_h))
+        out, atol = _call_step(reset_only, "the reset-only step", (gi, h, W_h, b_h))
         gi3, W3, b3 = _as_gru(gi, W_h, b_h, "reset_only")
         after, before = gru_step(gi3, h, W3, b3, "after").h, gru_step(gi3, h, W3, b3, "before").h
         plain = torch.tanh(gi[:, hidden:] + h @ W_h[:, hidden:] + b_h[hidden:])
-        if torch.allclose(out, after, atol=1e-8):
+        if torch.allclose(out, after, atol=atol):
             conventions.add("after")
-        elif torch.allclose(out, before, atol=1e-8):
+        elif torch.allclose(out, before, atol=atol):
             conventions.add("before")
         else:
             hint = (
                 " It equals a plain tanh RNN step: the reset gate never acts."
-                if torch.allclose(out, plain, atol=1e-8)
+                if torch.allclose(out, plain, atol=atol)
                 else " With Z pinned at 0 the new state is the candidate itself, tanh(x W_xn + b_xn "
                 "+ R * (h W_hn + b_hn))."
             )
@@ -144,13 +171,13 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
                 "the reset-only step differs from a GRU step with Z = 0 by up to "
                 f"{float((out - after).abs().max()):.3g}.{hint}"
             )
-        out = _call_step(update_only, "the update-only step", (gi, h, W_h, b_h))
+        out, atol = _call_step(update_only, "the update-only step", (gi, h, W_h, b_h))
         gi3, W3, b3 = _as_gru(gi, W_h, b_h, "update_only")
         want = gru_step(gi3, h, W3, b3, "after").h
-        if not torch.allclose(out, want, atol=1e-8):
+        if not torch.allclose(out, want, atol=atol):
             z = torch.sigmoid(gi[:, :hidden] + h @ W_h[:, :hidden] + b_h[:hidden])
             n = torch.tanh(gi[:, hidden:] + h @ W_h[:, hidden:] + b_h[hidden:])
-            flipped = torch.allclose(out, z * n + (1 - z) * h, atol=1e-8)
+            flipped = torch.allclose(out, z * n + (1 - z) * h, atol=atol)
             hint = (
                 " You weighted the candidate by Z; the chapter's convention is H' = Z * H + (1 - Z) "
                 "* N (exercise 6 asks "
@@ -179,22 +206,29 @@ def check_exercise_6(
     if flip is None and same_family is None:
         return not_attempted(6, "`flip_update_gate` and `same_family`")
     assert flip is not None, "write flip_update_gate(W_x, W_h, b_x, b_h)"
+    answer_callable(6, "flip_update_gate", flip, "(W_x, W_h, b_x, b_h) -> (W_x', W_h', b_x', b_h')")
+    if same_family is not None:
+        answer_bool(6, "same_family", same_family)
     gen = torch.Generator().manual_seed(0)
     for d, h in ((3, 4), (5, 2)):
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
         gru = GRUScratch(d, h).double()
         originals = [p.detach().clone() for p in (gru.W_x, gru.W_h, gru.b_x, gru.b_h)]
         flipped = flip(*(p.detach().clone() for p in originals))
-        assert isinstance(flipped, tuple) and len(flipped) == 4, (
-            "flip_update_gate must return four tensors (W_x, W_h, b_x, b_h)"
+        assert (
+            isinstance(flipped, (tuple, list)) and len(flipped) == 4 and all(isinstance(w, Tensor) for w in flipped)
+        ), f"flip_update_gate must return four tensors (W_x, W_h, b_x, b_h), got {show(flipped)}"
+        assert all(w.dtype in TOLERANCE for w in flipped), (
+            f"flip_update_gate must return float tensors, got dtypes {[w.dtype for w in flipped]}"
         )
-        flipped_gru = load_weights(FlippedGRU(d, h).double(), *flipped)
+        tolerance = max([1e-10, *(TOLERANCE[w.dtype] for w in flipped if w.dtype != torch.float64)])
+        flipped_gru = load_weights(FlippedGRU(d, h).double(), *(w.detach().cpu() for w in flipped))
         X = torch.randn(6, 3, d, generator=gen, dtype=torch.float64)
         H0 = torch.randn(1, 3, h, generator=gen, dtype=torch.float64)
         with torch.no_grad():
             want, got = gru(X, H0)[0], flipped_gru(X, H0)[0]
         err = float((want - got).abs().max())
-        if err > 1e-10:
+        if not err <= tolerance:  # NaN fails too
             raise AssertionError(
                 f"the flipped GRU with your weights differs from the original by up to {err:.3g}. Z' "
                 "= 1 - Z must hold for "

@@ -7,12 +7,22 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from d2lutil._checks import show
 from d2lutil.data import TimeMachine
 from d2lutil.exercises.runs import LM_KINDS
-from d2lutil.exercises.verdict import not_attempted, passed
+from d2lutil.exercises.verdict import (
+    answer_bool,
+    answer_callable,
+    answer_choice,
+    answer_dict,
+    answer_number,
+    not_attempted,
+    passed,
+)
 from d2lutil.training import evaluate_perplexity
 
 HYPER_PARAMETERS = ("hidden_size", "num_steps", "lr", "clip", "batch_size")
@@ -34,15 +44,25 @@ def check_exercise_1(
     table: ``faster`` compares ``nn.RNN`` with ``nn.GRU`` (fewer seconds for the same budget),
     ``lower_perplexity`` the best held-out perplexity of each family.
     """
+    if not isinstance(data, TimeMachine):
+        raise TypeError(f"Exercise 1: data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
     if results is None and answer is None:
         return not_attempted(1, "`ex1_results` and `ex1_answer`")
-    assert isinstance(results, dict), f"ex1_results must be a dict kind -> row, got {type(results).__name__}"
+    assert results is not None, "fill in ex1_results: train every kind with lm_trial, kind -> row"
+    if not isinstance(results, dict):
+        raise TypeError(f"Exercise 1: ex1_results must be a dict kind -> row, got {show(results)}")
     missing = [k for k in LM_KINDS if k not in results]
     assert not missing, f"ex1_results lacks {missing}: train every one of {list(LM_KINDS)} with the same budget"
     for kind in LM_KINDS:
         row = results[kind]
+        if not isinstance(row, dict):
+            raise TypeError(f"Exercise 1: the row of {kind!r} must be a dict (as lm_trial returns), got {show(row)}")
         for key in ("model", "seconds", "val_ppl", "sample"):
-            assert key in row, f"the row of {kind!r} lacks {key!r} (it has {sorted(row)})"
+            assert key in row, f"the row of {kind!r} lacks {key!r} (it has {sorted(map(str, row))})"
+        if not isinstance(row["model"], torch.nn.Module):
+            raise TypeError(f"Exercise 1: the row of {kind!r} must hold its trained model, got {show(row['model'])}")
+        answer_number(1, f"the {kind!r} row's seconds", row["seconds"])
+        answer_number(1, f"the {kind!r} row's val_ppl", row["val_ppl"])
         assert row["seconds"] > 0, f"{kind}: seconds must be the measured training time, got {row['seconds']}"
         measured = evaluate_perplexity(row["model"], data.val_tokens)
         assert math.isclose(measured, row["val_ppl"], rel_tol=1e-3), (
@@ -53,9 +73,10 @@ def check_exercise_1(
         assert isinstance(row["sample"], str) and len(row["sample"]) > len("time traveller"), (
             f"{kind}: 'sample' must be generated text (predict(prefix, num_preds, model, vocab)), got {row['sample']!r}"
         )
-    assert isinstance(answer, dict) and {"faster", "lower_perplexity"} <= set(answer), (
-        'ex1_answer must be {"faster": "rnn" or "gru", "lower_perplexity": "rnn" or "gru"}'
-    )
+    assert answer is not None, 'fill in ex1_answer: {"faster": "rnn" or "gru", "lower_perplexity": "rnn" or "gru"}'
+    answer_dict(1, "ex1_answer", answer, ("faster", "lower_perplexity"))
+    for key in ("faster", "lower_perplexity"):
+        answer_choice(1, f"ex1_answer[{key!r}]", answer[key], ("rnn", "gru"))
     faster = "rnn" if results["rnn"]["seconds"] < results["gru"]["seconds"] else "gru"
     best = {
         fam: min(r["val_ppl"] for k, r in results.items() if k in LM_KINDS and _family(k) == fam)
@@ -88,12 +109,17 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
     """
     if rows is None and answer is None:
         return not_attempted(3, "`ex3_rows` and `ex3_answer`")
-    assert isinstance(rows, (list, tuple)) and len(rows) >= 2, (
-        "ex3_rows must be a list of runs: the baseline first, then one run per change"
-    )
+    assert rows is not None, "fill in ex3_rows: the baseline run first, then one run per change"
+    if not isinstance(rows, (list, tuple)):
+        raise TypeError(f"Exercise 3: ex3_rows must be a list of runs (dicts, as lm_trial returns), got {show(rows)}")
+    assert len(rows) >= 2, "ex3_rows must be a list of runs: the baseline first, then one run per change"
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"Exercise 3: run {i} must be a dict (as lm_trial returns), got {show(row)}")
         lacking = [k for k in (*HYPER_PARAMETERS, "seconds", "val_ppl", "sample") if k not in row]
         assert not lacking, f"run {i} lacks {lacking}"
+        answer_number(3, f"run {i}'s seconds", row["seconds"])
+        answer_number(3, f"run {i}'s val_ppl", row["val_ppl"])
         assert row["seconds"] > 0, f"run {i}: seconds must be the measured training time, got {row['seconds']}"
         assert 1.0 <= row["val_ppl"] < 1e3, (
             f"run {i}: held-out perplexity {row['val_ppl']} is not a perplexity of a character model"
@@ -109,9 +135,10 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
         changed_by.append(diff[0])
     unvaried = [k for k in HYPER_PARAMETERS if k not in changed_by]
     assert not unvaried, f"no run changes {unvaried}: vary each of {list(HYPER_PARAMETERS)} at least once"
-    assert isinstance(answer, dict) and {"best", "slowest"} <= set(answer), (
-        'ex3_answer must be {"best": <hyper-parameter or "baseline">, "slowest": <hyper-parameter or "baseline">}'
-    )
+    assert answer is not None, 'fill in ex3_answer: {"best": ..., "slowest": ...}'
+    answer_dict(3, "ex3_answer", answer, ("best", "slowest"))
+    for key in ("best", "slowest"):
+        answer_choice(3, f"ex3_answer[{key!r}]", answer[key], ("baseline", *HYPER_PARAMETERS))
     labels = ["baseline", *changed_by]
     best = labels[min(range(len(rows)), key=lambda i: rows[i]["val_ppl"])]
     slowest = labels[max(range(len(rows)), key=lambda i: rows[i]["seconds"])]
@@ -126,6 +153,21 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
         f"A clean one-factor sweep of {len(rows)} runs; changing {best} helped most, changing "
         f"{slowest} cost the most time.",
     )
+
+
+def _check_accuracies(accuracies: object) -> None:
+    """``{"gru": [...], "update_only": [...]}``, each a non-empty list of accuracies in [0, 1]."""
+    answer_dict(5, "accuracies", accuracies, ("gru", "update_only"))
+    assert isinstance(accuracies, dict)  # for mypy: answer_dict refused the rest
+    for key in ("gru", "update_only"):
+        values = accuracies[key]
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise TypeError(f"Exercise 5: accuracies[{key!r}] must be a list of accuracies, got {show(values)}")
+        if not values:
+            raise ValueError(f"Exercise 5: accuracies[{key!r}] is empty: measure at least one seed")
+        for i, value in enumerate(values):
+            if not 0.0 <= answer_number(5, f"accuracies[{key!r}][{i}]", value) <= 1.0:
+                raise ValueError(f"Exercise 5: accuracies[{key!r}][{i}] = {value} is not an accuracy in [0, 1]")
 
 
 def check_exercise_5(
@@ -151,16 +193,28 @@ def check_exercise_5(
     assert make_batch is not None and label_of is not None and break_token is not None, (
         "give all three: make_break_batch(batch_size, generator), label_of(X) and the BREAK token"
     )
-    X, y = make_batch(512, torch.Generator().manual_seed(123))
+    answer_callable(5, "make_break_batch", make_batch, "(batch_size, generator) -> (X, y)")
+    answer_callable(5, "label_of", label_of, "(X) -> y")
+    if isinstance(break_token, bool) or not isinstance(break_token, (int, np.integer)):
+        raise TypeError(f"Exercise 5: BREAK must be the break's token, an integer, got {show(break_token)}")
+    if accuracies is not None:
+        _check_accuracies(accuracies)
+    if reset_gate_helped is not None:
+        answer_bool(5, "reset_gate_helped", reset_gate_helped)
+    batch = make_batch(512, torch.Generator().manual_seed(123))
+    assert isinstance(batch, tuple) and len(batch) == 2, (
+        f"make_break_batch must return a pair (X, y), got {show(batch)}"
+    )
+    X, y = batch
     assert isinstance(X, Tensor) and X.dtype == torch.long and X.dim() == 2, (
         f"X must be a (B, T) int64 tensor, got {getattr(X, 'shape', X)}"
     )
     assert isinstance(y, Tensor) and y.shape == (X.shape[0],), (
         f"y must have shape ({X.shape[0]},), got {tuple(getattr(y, 'shape', ()))}"
     )
-    assert torch.equal(label_of(X.clone()), y), (
-        "label_of(X) does not reproduce the labels y that make_break_batch returned"
-    )
+    labels = label_of(X.clone())
+    assert isinstance(labels, Tensor), f"label_of(X) must return the labels as a tensor (B,), got {show(labels)}"
+    assert torch.equal(labels, y), "label_of(X) does not reproduce the labels y that make_break_batch returned"
     assert y.unique().numel() >= 2, "every label is the same: a classifier could answer without reading anything"
     is_break = X == break_token
     has_break = is_break.any(1)
@@ -171,6 +225,7 @@ def check_exercise_5(
     pos = torch.arange(T)
     last = torch.where(is_break, pos, torch.full_like(pos, -1)).max(1).values  # (B,), -1 when none
     symbols = X[~is_break].unique()
+    assert len(symbols), "every token is a break: give the sequences symbols between the breaks"
     gen = torch.Generator().manual_seed(7)
     noise = symbols[torch.randint(0, len(symbols), X.shape, generator=gen)]
     before = pos[None, :] < last[:, None]  # strictly before the last break
@@ -196,7 +251,6 @@ def check_exercise_5(
             f"The task needs a reset: the label ignores everything before the last break, and {flipped:.0%} of "
             "labels would change if the break were missed. Now measure.",
         )
-    assert {"gru", "update_only"} <= set(accuracies), 'accuracies must be {"gru": [...], "update_only": [...]}'
     assert reset_gate_helped is not None, "fill in reset_gate_helped (True or False) from your measurements"
     gap = sum(accuracies["gru"]) / len(accuracies["gru"]) - sum(accuracies["update_only"]) / len(
         accuracies["update_only"]

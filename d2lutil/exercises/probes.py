@@ -9,18 +9,29 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from d2lutil._checks import check_int, check_real, check_tensor, show
+from d2lutil.models import check_sizes
+
 SATURATED_LOGIT = 40.0  # a gate logit this large gives sigmoid = 1 (or 0) to float64 precision
 
 
 def gate_logit(v: float) -> float:
     """The logit that makes a sigmoid gate equal ``v`` in [0, 1] (+-SATURATED_LOGIT for 1 and 0)."""
-    if not 0.0 <= v <= 1.0:
-        raise AssertionError(f"a gate value must lie in [0, 1] (it is a sigmoid), got {v}")
+    v = check_real("a gate value", v, 0.0, 1.0)  # in [0, 1]: it is a sigmoid
     if v <= 0.0:
         return -SATURATED_LOGIT
     if v >= 1.0:
         return SATURATED_LOGIT
     return math.log(v / (1.0 - v))
+
+
+def _check_schedule(name: str, values: object) -> list[float]:
+    """A gate schedule as a list of floats in [0, 1], one per step (at least one step)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{name} must be a list of gate values in [0, 1], one per step, got {show(values)}")
+    if not values:
+        raise ValueError(f"{name} is empty: give one gate value per step")
+    return [check_real(f"{name}[{t}]", v, 0.0, 1.0) for t, v in enumerate(values)]
 
 
 def hand_set_gru(
@@ -34,10 +45,12 @@ def hand_set_gru(
     1 and 0, so the sigmoid gives exactly 1 or 0). The candidate has random weights on the data
     and the state. Feed it ``with_clock(X)``: X (T, B, input_size) -> (T, B, input_size + T).
     """
+    r, z = _check_schedule("r", r), _check_schedule("z", z)
     T = len(r)
     if len(z) != T:
         raise ValueError(f"r and z must have one value per step, got {len(r)} and {len(z)}")
-    gen = torch.Generator().manual_seed(seed)
+    input_size, hidden_size = check_sizes(input_size, hidden_size)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
     h, d = hidden_size, input_size
     gru = nn.GRU(d + T, h).double()
     with torch.no_grad():
@@ -59,6 +72,7 @@ def hand_set_gru(
 
 def with_clock(X: Tensor) -> Tensor:
     """Append a one-hot clock to inputs X (T, B, d): returns (T, B, d + T)."""
+    check_tensor("X", X, (3,), "(T, B, d)")
     T, B, _ = X.shape
     clock = torch.eye(T, dtype=X.dtype, device=X.device)[:, None, :].expand(T, B, T)
     return torch.cat([X, clock], dim=-1)
@@ -73,8 +87,8 @@ def input_sensitivity(
     (the gradient norm of a random projection of H_{T-1} with respect to each x_t, shape (T,),
     the same gradient norm with respect to H_0). Zero means "does not depend on it".
     """
-    T = len(r)
     gru = hand_set_gru(r, z, input_size, hidden_size, seed)
+    T = len(r)
     gen = torch.Generator().manual_seed(seed + 1)
     X = torch.randn(T, 1, input_size, generator=gen, dtype=torch.float64, requires_grad=True)
     H0 = torch.randn(1, 1, hidden_size, generator=gen, dtype=torch.float64, requires_grad=True)

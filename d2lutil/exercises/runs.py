@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from d2lutil._checks import check_callable, check_int, check_model, show
 from d2lutil.data import TimeMachine
 from d2lutil.models import RNNLM, build_lm
 from d2lutil.settings import set_seed
@@ -44,6 +45,10 @@ def lm_trial(
     ``tokens_per_s``, ``train_ppl``, ``val_ppl`` (held-out, the last 10% of the book) and
     ``sample`` (greedy continuation of ``prefix``).
     """
+    if not isinstance(data, TimeMachine):
+        raise TypeError(f"data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
+    if not isinstance(kind, (str, nn.Module)):
+        raise TypeError(f"kind must be a build_lm kind such as 'gru' or a recurrent layer, got {show(kind)}")
     set_seed(seed)
     vocab_size = len(data.vocab)
     if isinstance(kind, str):
@@ -54,6 +59,8 @@ def lm_trial(
         name = type(kind).__name__
     device = device or torch.device("cpu")
     recipe = Recipe(batch_size, num_steps, lr, optimizer, clip, num_epochs=num_epochs)
+    check_int("num_preds", num_preds, minimum=0)
+    predict(prefix, 0, model.to(device), data.vocab, device=device)  # refuses a bad prefix before training
     history = train_recipe(model.to(device), data, recipe, seed=seed, train_chars=train_chars, device=device)
     return {
         "kind": name,
@@ -73,6 +80,16 @@ def lm_trial(
 
 def format_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """A plain-text table of ``rows`` (dicts) with the given columns; floats get 3 significant digits."""
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, Sequence):
+        raise TypeError(f"rows must be a list of dicts (one per run), got {show(rows)}")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"rows[{i}] must be a dict column -> value, got {show(row)}")
+    if isinstance(columns, (str, bytes)) or not isinstance(columns, Sequence) or not columns:
+        raise TypeError(f"columns must be a non-empty list of column names, got {show(columns)}")
+    for i, column in enumerate(columns):
+        if not isinstance(column, str):
+            raise TypeError(f"columns[{i}] must be a str (a key of the rows), got {show(column)}")
 
     def cell(value: Any) -> str:
         if isinstance(value, float):
@@ -104,6 +121,11 @@ def accuracy_run(
     The model is built on ``rnn``'s device in ``dtype``; ``losses`` are training losses averaged
     over every ``log_every`` steps (logged at ``steps``).
     """
+    check_model("rnn", rnn)
+    check_callable("make_batch", make_batch, "(batch_size, generator) -> (X, y)")
+    num_classes = check_int("num_classes", num_classes, minimum=2)
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a float torch.dtype such as torch.float32, got {show(dtype)}")
     device = next(rnn.parameters()).device
     model = SequenceModel(rnn, num_classes, vocab_size=vocab_size, embed_size=embed_size).to(device, dtype)
     start = time.perf_counter()
