@@ -76,8 +76,9 @@ class GateExplorer(anywidget.AnyWidget):
     training text was; at most ``max_chars`` characters are traced. ``layer``: the layer shown
     first (default: the top one); ``window``: the heatmap's initial number of steps;
     ``units_shown``: the heatmap's rows, the block of units that holds the chosen unit;
-    ``context``: how many earlier characters the connectivity covers (0: none; its cost grows as
-    passage length x context: about 2-5 s for 600 characters and 32 on a 2-core CPU for gru_lm).
+    ``context``: how many earlier characters the connectivity covers (0: none). Its cost grows as
+    passage length x context (measured for gru_lm on a busy 2-core CPU, one thread: 4 s for 200
+    characters x 32); the gates are shown first, and the connectivity follows when it is ready.
 
     Display the explorer as a cell's last expression. ``trace`` is the current passage's
     :class:`~d2lutil.explorer.trace.PassageTrace` (exact values); ``kernel_ms`` the kernel's time
