@@ -16,15 +16,15 @@ page), each prepared for a static page:
   shows them collapsed;
 * a heading never goes down more than one level from the one before (``####`` under ``##``
   becomes ``###``), as Sphinx requires;
-* each widget view becomes what it showed when it was drawn (its images, HTML and printed output,
+* each widget view becomes what it showed when the run ended (its images, HTML and captured output,
   read from the stored widget state) and a note saying that the controls need a kernel; no widget
   JavaScript is loaded, so the page asks no CDN for a loader;
 * an "Open in Colab" badge under the title, to the address built from pyproject's repository URL.
 
 ``_includes/`` gets the landing page's parts that have one source elsewhere: the table of
 notebooks and the two commands (from README.md), the results (README.md, between
-``<!-- results -->`` markers), and the gate explorer block (a link to ``_static/gate_explorer.html``
-when that page exists, the screenshot otherwise). MathJax 3 (the TeX input and CommonHTML output
+``<!-- results -->`` markers), and the gate explorer block (its screenshot, and a link to
+``_static/gate_explorer.html`` when that page exists). MathJax 3 (the TeX input and CommonHTML output
 component, and its fonts) is copied from the ``sphinx-mathjax-offline`` package into
 ``_static/mathjax``, so equations render with no network. ``jupyter-book build -W --keep-going``
 then makes ``_build/site/_build/html``; any Sphinx warning fails the build.
