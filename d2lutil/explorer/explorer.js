@@ -26,6 +26,9 @@ const CSS = `
 .gx-text { font: 14px/1.7 monospace; white-space: pre-wrap; word-break: break-all; max-height: 190px;
   overflow-y: auto; border: 1px solid #ccc; padding: 6px; }
 .gx-text span { cursor: default; }
+.gx select.gx-ranked { width: 300px; }
+.gx select.gx-passage { width: 300px; }
+.gx-text, .gx-hover, .gx-status { contain: content; }
 .gx-hover { font: 13px monospace; min-height: 2.9em; margin: 4px 0; }
 .gx-hover span { padding: 1px 0; }
 .gx-figs { display: flex; flex-wrap: wrap; gap: 8px; }
@@ -253,6 +256,7 @@ class Explorer {
         ? ""
         : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
     this.drawAll();
+    this.rankAhead();
   }
 
   value(t, u) {
@@ -409,26 +413,27 @@ class Explorer {
     );
   }
 
-  /** Units whose gate correlates most strongly (either sign) with the chosen text feature (Pearson r). */
-  drawRanking() {
-    const key = `${this.layer}/${this.gate}/${this.feature}`;
+  /** Units whose gate correlates most strongly (either sign) with a text feature (Pearson r), top 12. */
+  rank(layer, gate, feature) {
+    const key = `${layer}/${gate}/${feature}`;
     if (!this.rankCache.has(key)) {
       const m = this.meta;
-      const f = this.features[this.feature];
-      const T = m.steps;
-      const H = m.units;
+      const f = this.features[feature];
+      const [T, H] = [m.steps, m.units];
+      const base = (layer * 2 + m.gates.indexOf(gate)) * T * H; // the (T, h) block of this gate
+      const g = this.gatesData;
       let fMean = 0;
       for (let t = 0; t < T; t++) fMean += f[t] / T;
       const mean = new Float64Array(H);
-      for (let t = 0; t < T; t++) for (let u = 0; u < H; u++) mean[u] += this.value(t, u) / T;
+      for (let t = 0, i = base; t < T; t++) for (let u = 0; u < H; u++, i++) mean[u] += g[i] / T;
       const sgf = new Float64Array(H);
       const sgg = new Float64Array(H);
       let sff = 0;
-      for (let t = 0; t < T; t++) {
+      for (let t = 0, i = base; t < T; t++) {
         const df = f[t] - fMean;
         sff += df * df;
-        for (let u = 0; u < H; u++) {
-          const dg = this.value(t, u) - mean[u];
+        for (let u = 0; u < H; u++, i++) {
+          const dg = g[i] - mean[u];
           sgf[u] += dg * df;
           sgg[u] += dg * dg;
         }
@@ -437,7 +442,25 @@ class Explorer {
       r.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0] - b[0]);
       this.rankCache.set(key, r.slice(0, 12));
     }
-    this.ranking = this.rankCache.get(key);
+    return this.rankCache.get(key);
+  }
+
+  /** Rank every layer, gate and feature while the reader looks, so that no move waits for it. */
+  rankAhead() {
+    const serial = this.serial;
+    const todo = [];
+    for (let layer = 0; layer < this.meta.layers; layer++)
+      for (const gate of this.meta.gates) for (const feature of this.meta.features) todo.push([layer, gate, feature]);
+    const next = () => {
+      if (serial !== this.serial || !todo.length) return;
+      this.rank(...todo.shift());
+      setTimeout(next, 0);
+    };
+    setTimeout(next, 0);
+  }
+
+  drawRanking() {
+    this.ranking = this.rank(this.layer, this.gate, this.feature);
     const c = this.controls;
     c.feature.value = this.feature;
     c.ranked.replaceChildren(
