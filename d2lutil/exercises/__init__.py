@@ -5,8 +5,8 @@ scaffold is untouched (the answer is still ``None``), raises ``AssertionError`` 
 says what is wrong on a wrong answer, and prints a short confirmation and returns True on a right
 one. An answer of the wrong kind (the string ``"False"`` where ``False`` is meant, a number where a
 function is) is refused with ``TypeError``, and one outside the allowed choices (``"GRU"`` for
-``"gru"``) with ``ValueError``, each naming the answer and what is expected. The checks test behaviour, not text: they run the reader's code or re-measure the reader's
-figures.
+``"gru"``) with ``ValueError``, each naming the answer and what is expected. The checks test
+behaviour, not text: they run the reader's code or re-measure the reader's figures.
 
     runs          lm_trial (a character LM trained and measured: exercises 1, 3, 4), accuracy_run
                   (a small sequence classifier: exercises 4 to 6), format_table

@@ -8,6 +8,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from d2lutil._checks import show
 
 
@@ -20,9 +22,9 @@ def answer_callable(n: int, name: str, value: Any, signature: str) -> Callable[.
 
 def answer_bool(n: int, name: str, value: Any) -> bool:
     """``value`` if it is True or False: a string such as 'False' is refused (it would count as true)."""
-    if not isinstance(value, bool):
+    if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"Exercise {n}: {name} must be True or False (no quotes), got {show(value)}")
-    return value
+    return bool(value)
 
 
 def answer_number(n: int, name: str, value: Any) -> float:
