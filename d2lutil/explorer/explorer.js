@@ -74,6 +74,7 @@ class Explorer {
     this.model = model;
     this.root = root;
     this.serial = ""; // which trace the spans and caches belong to
+    this.unsent = null; // view state chosen here and not yet written to the model
     this.hover = -1;
     this.rankCache = new Map();
     this.pointCache = new Map();
@@ -104,17 +105,26 @@ class Explorer {
   /** The model changed `name` (a cell set it): take it and redraw, unless it is what we hold. */
   fromModel(name, redraw) {
     const value = this.model.get(name);
-    if (JSON.stringify(value) === JSON.stringify(this[name])) return;
+    if ((this.unsent && name in this.unsent) || JSON.stringify(value) === JSON.stringify(this[name])) return;
     this[name] = Array.isArray(value) ? [...value] : value;
     if (this.meta) redraw();
   }
 
-  /** A control moved: redraw now, then tell the model (and through it the kernel). */
+  /** A control moved: redraw now; tell the model (and through it the kernel) after the frame is painted. */
   choose(name, value, redraw) {
     this[name] = value;
     redraw();
-    this.model.set(name, value);
-    this.model.save_changes();
+    if (!this.unsent) {
+      this.unsent = {};
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          for (const [key, v] of Object.entries(this.unsent)) this.model.set(key, v);
+          this.unsent = null;
+          this.model.save_changes();
+        }),
+      );
+    }
+    this.unsent[name] = value;
   }
 
   build() {
@@ -463,12 +473,14 @@ class Explorer {
     this.ranking = this.rank(this.layer, this.gate, this.feature);
     const c = this.controls;
     c.feature.value = this.feature;
-    c.ranked.replaceChildren(
-      make("option", { value: -1, textContent: "choose a unit" }),
-      ...this.ranking.map(([u, r]) =>
-        make("option", { value: u, textContent: `unit ${u}: r = ${r >= 0 ? "+" : ""}${r.toFixed(2)} with ${this.feature}s` }),
-      ),
+    const options = [[-1, "choose a unit"]].concat(
+      this.ranking.map(([u, r]) => [u, `unit ${u}: r = ${r >= 0 ? "+" : ""}${r.toFixed(2)} with ${this.feature}s`]),
     );
+    while (c.ranked.options.length < options.length) c.ranked.append(make("option"));
+    options.forEach(([value, text], i) => {
+      const option = c.ranked.options[i]; // rewritten in place: fewer nodes for the browser to lay out
+      if (option.textContent !== text) Object.assign(option, { value, textContent: text });
+    });
     c.ranked.value = -1;
     this.drawStatus();
   }
