@@ -278,7 +278,8 @@ def test_page_in_the_browser(name: str, site: Path, server: str, browser) -> Non
     page.on("pageerror", lambda err: errors.append(f"page error: {err}"))
     try:
         page.goto(f"{server}/{name}", wait_until="load", timeout=60_000)
-        page.wait_for_load_state("networkidle", timeout=30_000)
+        # Ready when every image has settled and MathJax (where the page loads it) has typeset the page.
+        page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=60_000)
         if page.evaluate("() => Boolean(window.MathJax && MathJax.startup && MathJax.startup.promise)"):
             page.evaluate("() => MathJax.startup.promise")
         report = page.evaluate(_PAGE_REPORT)
