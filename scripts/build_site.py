@@ -12,8 +12,8 @@ page), each prepared for a static page:
 
 * executed with nbclient (the kernel gets this process's environment: ``D2LUTIL_QUICK`` and
   ``D2LUTIL_DATA_DIR`` mean what they mean in a notebook);
-* worked solutions (cells with ``jupyter.source_hidden``) get the ``hide-input`` tag, so the page
-  shows them collapsed;
+* worked solutions (cells with ``jupyter.source_hidden``) get the ``hide-cell`` tag, so the page
+  shows them collapsed, code and output (the output would give the answer away);
 * a heading never goes down more than one level from the one before (``####`` under ``##``
   becomes ``###``), as Sphinx requires;
 * each widget view becomes what it showed when the run ended (its images, HTML and captured output,
@@ -86,12 +86,12 @@ def execute(path: Path, timeout: float) -> nbformat.NotebookNode:
 
 
 def tag_solutions(nb: nbformat.NotebookNode) -> None:
-    """Give every cell whose source is collapsed in Jupyter the ``hide-input`` tag (collapsed on the page)."""
+    """Give every cell whose source is collapsed in Jupyter the ``hide-cell`` tag (code and output collapsed)."""
     for cell in nb.cells:
         if cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"):
             tags = cell.metadata.setdefault("tags", [])
-            if "hide-input" not in tags:
-                tags.append("hide-input")
+            if "hide-cell" not in tags:
+                tags.append("hide-cell")
 
 
 def fix_heading_levels(nb: nbformat.NotebookNode) -> None:
