@@ -254,7 +254,8 @@ _PAGE_REPORT = """() => {
 
 # The explorer's self-contained page (written by python -m d2lutil.explorer) is opened too when it is there.
 EXPLORER = ["_static/gate_explorer.html"] if (REPO / "book" / "_static" / "gate_explorer.html").is_file() else []
-BROWSED = ["index.html", *[nb.replace(".ipynb", ".html") for nb in NOTEBOOKS], "search.html", *EXPLORER]
+NOTEBOOK_PAGES = [nb.replace(".ipynb", ".html") for nb in NOTEBOOKS]
+BROWSED = ["index.html", *NOTEBOOK_PAGES, "genindex.html", "search.html", *EXPLORER]
 
 
 @pytest.mark.parametrize("name", BROWSED)
