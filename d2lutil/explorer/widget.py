@@ -23,6 +23,7 @@ import traitlets as t
 from matplotlib import colormaps
 
 from d2lutil.data import Vocab
+from d2lutil.explorer.page import write_page
 from d2lutil.explorer.trace import (
     GATE_ORDER,
     PassageTrace,
@@ -289,8 +290,6 @@ class GateExplorer(anywidget.AnyWidget):
     def save_html(self, path: str | Path, title: str = "Gate explorer") -> Path:
         """Write one self-contained HTML page (module and every preset passage's trace inline, no
         network) in which the explorer works without a kernel. Returns the path."""
-        from d2lutil.explorer.page import write_page
-
         traces = {label: self._payload(self.traced(label), self._texts[label][1]) for label in self.passages}
         state = {"layer": self.layer, "gate": self.gate, "unit": self.unit, "feature": self.feature}
         return write_page(Path(path), self._esm, traces, state, title)
