@@ -257,6 +257,8 @@ def train(
     restore_best, progress = check_bool("restore_best", restore_best), check_bool("progress", progress)
     if not isinstance(title, str):
         raise TypeError(f"title must be a str, got {show(title)}")
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise TypeError(f"callbacks must be a list of d2lutil.training.Callback, got {show(callbacks)}")
     for i, callback in enumerate(callbacks):
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks[{i}] must be a d2lutil.training.Callback, got {show(callback)}")

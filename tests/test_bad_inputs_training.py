@@ -146,6 +146,7 @@ BAD: list[Case] = [
     ("train progress=None", lambda: _train(progress=None), TypeError, r"progress must be True or False"),
     ("train title=3", lambda: _train(title=3), TypeError, r"title must be a str"),
     ("train callbacks=[obj]", lambda: _train(callbacks=[object()]), TypeError, r"callbacks\[0\] must be"),
+    ("train callbacks=3", lambda: _train(callbacks=3), TypeError, r"callbacks must be a list"),
     ("train device=3", lambda: _train(device=3), TypeError, r"device must be"),
     ("train device='gpu0'", lambda: _train(device="gpu0"), ValueError, r"device 'gpu0' is not a device"),
     ("train model=None", lambda: training.train(None, _loader(), TOKENS, 1, 0.1), TypeError, r"model must be"),
