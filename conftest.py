@@ -1,19 +1,14 @@
-"""Test-wide settings: the quick budget, and the data folder beside the repository when present."""
+"""Test-wide settings: the quick budget; the book is the copy shipped in the package unless overridden."""
 
 import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent
-SHARED_DATA = REPO.parent / "shared" / "data"
-
 os.environ.setdefault("D2LUTIL_QUICK", "1")
-if "D2LUTIL_DATA_DIR" not in os.environ and (SHARED_DATA / "timemachine.txt").is_file():
-    os.environ["D2LUTIL_DATA_DIR"] = str(SHARED_DATA)
-elif os.environ.get("D2LUTIL_DATA_DIR"):
-    # Absolute, so that a relative value (the README's ../shared/data) means the same in the kernels
-    # that nbval starts in the notebooks' folder and that the browser test starts.
+if os.environ.get("D2LUTIL_DATA_DIR"):
+    # Absolute, so that a relative value means the same in the kernels that nbval starts in the
+    # notebooks' folder and that the browser test starts.
     os.environ["D2LUTIL_DATA_DIR"] = str(Path(os.environ["D2LUTIL_DATA_DIR"]).expanduser().resolve())
 
 
