@@ -417,7 +417,7 @@ class Explorer {
       make("b", { textContent: `unit ${u}` }),
       `, ${NAMES[this.gate]}, layer ${this.layer + 1}: mean ${(sum / m.steps / 255).toFixed(2)}, below 0.1 on ${pct(low)} ` +
         `and above 0.9 on ${pct(high)} of the ${m.steps} steps` +
-        (top ? `; one of the top units for ${this.feature}s (r = ${top[1].toFixed(2)}).` : "."),
+        (top ? `; one of the top units for ${this.feature}s (correlation ${top[1].toFixed(2)}).` : "."),
       make("br"),
       make("span", { className: "gx-dim", textContent: `Colours: ${MEANING[this.gate]}.` }),
     );
@@ -474,7 +474,7 @@ class Explorer {
     const c = this.controls;
     c.feature.value = this.feature;
     const options = [[-1, "choose a unit"]].concat(
-      this.ranking.map(([u, r]) => [u, `unit ${u}: r = ${r >= 0 ? "+" : ""}${r.toFixed(2)} with ${this.feature}s`]),
+      this.ranking.map(([u, r]) => [u, `unit ${u}: correlation ${r >= 0 ? "+" : ""}${r.toFixed(2)} with ${this.feature}s`]),
     );
     while (c.ranked.options.length < options.length) c.ranked.append(make("option"));
     options.forEach(([value, text], i) => {
