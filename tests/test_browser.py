@@ -42,19 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_FLAGS, require_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NOTEBOOK_TIMEOUT_S = float(os.environ.get("D2LUTIL_BROWSER_TIMEOUT", "360"))
 BAD_TEXT = ["Loading widget", "Error displaying widget", "<Figure size", "Failed to load model class"]
 # Console noise that says nothing about the chapter; every entry is matched as a substring.
@@ -63,14 +55,6 @@ HARMLESS_CONSOLE = [
 ]
 
 pytestmark = pytest.mark.browser
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.is_file():
-        return
-    if os.environ.get("D2LUTIL_REQUIRE_BROWSER"):
-        pytest.fail(f"D2LUTIL_REQUIRE_BROWSER is set but {CHROMIUM} is missing: apt-get install -y chromium")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium); set D2LUTIL_REQUIRE_BROWSER=1 to fail instead")
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,7 +465,7 @@ def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: flo
 
 @pytest.fixture(scope="module")
 def lab_copy(tmp_path_factory) -> Iterator[Lab]:
-    _require_chromium()
+    require_chromium()
     root = tmp_path_factory.mktemp("lab-root")
     shutil.copytree(REPO / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns("build", ".*"))
     with jupyter_lab(root, tmp_path_factory.mktemp("lab-state")) as lab:
@@ -490,7 +474,7 @@ def lab_copy(tmp_path_factory) -> Iterator[Lab]:
 
 @pytest.fixture(scope="module")
 def chromium():
-    _require_chromium()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -778,7 +762,7 @@ def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> No
     ranking agrees with NumPy's, the connectivity appears on hover, and nothing is fetched."""
     import numpy as np
 
-    _require_chromium()
+    require_chromium()
     if which == "shipped page":
         if not SHIPPED_PAGE.is_file():
             pytest.skip(f"{SHIPPED_PAGE} is missing: python -m d2lutil.explorer --save {SHIPPED_PAGE}")

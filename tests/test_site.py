@@ -36,6 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_FLAGS, require_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -46,15 +47,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SCREENSHOTS = REPO / "artifacts" / "screenshots" / "site"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BUILD_TIMEOUT_S = 1800
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -121,10 +113,7 @@ def server(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.is_file():
-        if os.environ.get("D2LUTIL_REQUIRE_BROWSER"):
-            pytest.fail(f"D2LUTIL_REQUIRE_BROWSER is set but {CHROMIUM} is missing: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
