@@ -9,7 +9,9 @@ checks the contracts in pyproject.toml)::
     corpus              The Time Machine's text: shipped, located, downloaded, checked
     data                tokens, Vocab, the split, minibatches
     models              RecurrentLayer, GRUScratch, GRUD2LStyle, RNNScratch, RNNLM, weight copying
-    training            the training loop (optimize, train with callbacks, Recipe), perplexity, predict
+    training | generation
+                        the training loop (optimize, train with callbacks, Recipe), perplexity;
+                        text generation (predict)
     plot | widgets | gates | tasks | checkpoints | diagrams
                         training curves (live: d2lutil.train); interactive figures; the gate tracer;
                         first-token recall; safetensors weights; the GRU cell drawn in three stages
@@ -20,10 +22,11 @@ checks the contracts in pyproject.toml)::
 """
 
 from d2lutil.data import load_time_machine
+from d2lutil.generation import predict
 from d2lutil.models import GRUScratch, build_lm
 from d2lutil.plot import train
 from d2lutil.settings import budget, describe_setting, set_seed, try_gpu
-from d2lutil.training import evaluate_perplexity, predict
+from d2lutil.training import evaluate_perplexity
 
 __version__ = "0.1.0"
 

@@ -145,3 +145,15 @@ def check_tensor(name: str, value: Any, dims: tuple[int, ...], what: str) -> tor
     if value.dim() not in dims:
         raise ValueError(f"{name} must be a tensor {what}, got shape {tuple(value.shape)}")
     return value
+
+
+def check_device(device: object) -> torch.device | None:
+    """``device`` as a torch.device (None stays None: the model's own device)."""
+    if device is None or isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a torch.device, a str such as 'cpu' or None, got {show(device)}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a device name: use 'cpu', 'cuda' or 'cuda:0'") from None

@@ -22,7 +22,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from d2lutil import gates, models, tasks, training
+from d2lutil import gates, generation, models, tasks, training
 from d2lutil import widgets as figs
 from d2lutil.data import TimeMachine, Vocab, WindowLoader
 from d2lutil.models import RNNLM, GRUD2LStyle, GRUScratch, RNNScratch, build_lm
@@ -55,7 +55,7 @@ def _recipe(**kwargs: Any) -> Recipe:
 
 def _predict(**kwargs: Any) -> str:
     args = {"prefix": "abc", "num_preds": 3, "model": LM, "vocab": V}
-    return training.predict(**{**args, **kwargs})
+    return generation.predict(**{**args, **kwargs})
 
 
 def _first(generator: Any) -> Any:
@@ -436,4 +436,4 @@ def test_predict_refuses_a_vocab_of_another_size_even_without_vocab_size() -> No
             return self.lm(tokens, state)
 
     with pytest.raises(ValueError, match=r"predicts over 13 tokens but the vocab has 10"):
-        training.predict("abc", 5, Bare(), V)
+        generation.predict("abc", 5, Bare(), V)

@@ -13,6 +13,7 @@ from torch import nn
 import d2lutil
 from d2lutil import plot, training
 from d2lutil.data import TimeMachine, WindowLoader
+from d2lutil.generation import predict
 from d2lutil.models import build_lm
 from d2lutil.plot import plot_history
 from d2lutil.settings import set_seed, try_gpu
@@ -23,7 +24,6 @@ from d2lutil.training import (
     evaluate_perplexity,
     make_optimizer,
     optimize,
-    predict,
     train,
     train_recipe,
 )

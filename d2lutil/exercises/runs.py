@@ -12,10 +12,11 @@ from torch import Tensor, nn
 
 from d2lutil._checks import check_callable, check_int, check_model, show
 from d2lutil.data import TimeMachine
+from d2lutil.generation import predict
 from d2lutil.models import RNNLM, build_lm
 from d2lutil.settings import set_seed
 from d2lutil.tasks import SequenceModel, train_on_task
-from d2lutil.training import Optimizer, Recipe, predict, train_recipe
+from d2lutil.training import Optimizer, Recipe, train_recipe
 
 LM_KINDS = ("rnn_scratch", "rnn", "gru_scratch", "gru")
 
