@@ -19,6 +19,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
+from worked_answers import BREAK, flip, gates_solution, label_of, make_break_batch, reset_only_step, sweep
 
 from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
@@ -31,45 +32,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 V = Vocab("abcdefgh ")
 TOKENS = torch.randint(1, len(V), (600,), generator=torch.Generator().manual_seed(0))
 BOOK = TimeMachine(V, TOKENS[:500], TOKENS[500:])
-BREAK = 0
 Case = tuple[str, Callable[[], Any], type[Exception], str]
 
 
-# ---- worked answers (as in tests/test_exercises.py), the right kind and the right value
-
-
-def _gates(s: int, t_prime: int) -> tuple[float | None, float | None]:
-    return (None, None) if s < t_prime else (0, 0) if s == t_prime else (None, 1)
-
-
-def _reset_only(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor) -> Tensor:
-    k = h.shape[-1]
-    gh = h @ W_h + b_h
-    return torch.tanh(gi[:, k:] + torch.sigmoid(gi[:, :k] + gh[:, :k]) * gh[:, k:])
-
-
-def _label_of(X: Tensor) -> Tensor:
-    pos = torch.arange(X.shape[1])
-    last = torch.where(X == BREAK, pos, torch.full_like(pos, -1)).max(1).values
-    return X[torch.arange(len(X)), last + 1] - 1
-
-
-def _make_break_batch(batch_size: int, generator: torch.Generator, T: int = 20) -> tuple[Tensor, Tensor]:
-    X = torch.randint(1, 9, (batch_size, T), generator=generator)
-    breaks = torch.zeros(batch_size, T, dtype=torch.bool)
-    breaks[:, 1:-1] = torch.rand(batch_size, T - 2, generator=generator) < 1.5 / (T - 2)
-    starts = torch.zeros_like(breaks)
-    starts[:, 0], starts[:, 1:] = True, breaks[:, :-1]
-    X = torch.where(starts, torch.randint(1, 5, (batch_size, T), generator=generator), X)
-    X[breaks] = BREAK
-    return X, _label_of(X)
-
-
-def _flip(W_x: Tensor, W_h: Tensor, b_x: Tensor, b_h: Tensor) -> tuple[Tensor, ...]:
-    k = W_h.shape[0]
-    sign = torch.ones(3 * k, dtype=W_x.dtype)
-    sign[k : 2 * k] = -1
-    return W_x * sign, W_h * sign, b_x * sign, b_h * sign
+# ---- right answers beside the bad ones (the worked answers themselves are in tests/worked_answers.py)
 
 
 def _results() -> dict[str, dict[str, Any]]:
@@ -90,24 +56,13 @@ def _with_row(kind: str, **change: Any) -> dict[str, dict[str, Any]]:
     return {**RESULTS, kind: {**RESULTS[kind], **change}}
 
 
-def _sweep() -> list[dict[str, Any]]:
-    base = {"hidden_size": 32, "num_steps": 32, "lr": 1e-2, "clip": 1.0, "batch_size": 64}
-    changes = {"hidden_size": 64, "num_steps": 8, "lr": 2e-3, "clip": None, "batch_size": 16}
-    rows = [dict(base, seconds=1.0, val_ppl=12.0, sample="x")]
-    rows += [
-        dict(base, **{k: v}, seconds=2.0 + i, val_ppl=11.0 - i / 10, sample="x")
-        for i, (k, v) in enumerate(changes.items())
-    ]
-    return rows
-
-
-SWEEP = _sweep()
+SWEEP = sweep()
 ANSWER3 = {"best": "batch_size", "slowest": "batch_size"}
 ACC = {"gru": [0.99, 1.0], "update_only": [0.98, 1.0]}
 
 
 def _ex5(**change: Any) -> bool | None:
-    args = {"make_batch": _make_break_batch, "label_of": _label_of, "break_token": BREAK, **change}
+    args = {"make_batch": make_break_batch, "label_of": label_of, "break_token": BREAK, **change}
     return ex.check_exercise_5(**args)
 
 
@@ -170,12 +125,12 @@ BAD: list[Case] = [
     ("ex2 gates='x'", lambda: ex.check_exercise_2("x"), TypeError, r"gates must be a function"),
     (
         "ex2 T=2 (indexed past the end)",
-        lambda: ex.check_exercise_2(_gates, T=2),
+        lambda: ex.check_exercise_2(gates_solution, T=2),
         ValueError,
         r"T must be an integer between 5",
     ),
-    ("ex2 T='8'", lambda: ex.check_exercise_2(_gates, T="8"), TypeError, r"T must be an integer"),
-    ("ex2 T=8.0", lambda: ex.check_exercise_2(_gates, T=8.0), TypeError, r"T must be an integer"),
+    ("ex2 T='8'", lambda: ex.check_exercise_2(gates_solution, T="8"), TypeError, r"T must be an integer"),
+    ("ex2 T=8.0", lambda: ex.check_exercise_2(gates_solution, T=8.0), TypeError, r"T must be an integer"),
     # check_exercise_4(reset_only, update_only)
     (
         "ex4 reset_only=3",
@@ -185,7 +140,7 @@ BAD: list[Case] = [
     ),
     (
         "ex4 update_only='f'",
-        lambda: ex.check_exercise_4(_reset_only, "f"),
+        lambda: ex.check_exercise_4(reset_only_step, "f"),
         TypeError,
         r"update_only must be a function",
     ),
@@ -202,6 +157,8 @@ BAD: list[Case] = [
     ("ex5 BREAK='0'", lambda: _ex5(break_token="0"), TypeError, r"BREAK must be the break's token, an integer"),
     ("ex5 BREAK=True", lambda: _ex5(break_token=True), TypeError, r"BREAK must be"),
     ("ex5 BREAK=0.0", lambda: _ex5(break_token=0.0), TypeError, r"BREAK must be"),
+    ("ex5 BREAK=-1", lambda: _ex5(break_token=-1), ValueError, r"non-negative token id"),
+    ("ex5 BREAK=-2**63-1", lambda: _ex5(break_token=-(2**63) - 1), ValueError, r"non-negative token id"),
     ("ex5 accuracies=list", lambda: _ex5(accuracies=[0.9], reset_gate_helped=False), TypeError, r"accuracies must"),
     ("ex5 accuracies lacks", lambda: _ex5(accuracies={"gru": [1.0]}, reset_gate_helped=False), ValueError, r"lacks"),
     (
@@ -229,8 +186,8 @@ BAD: list[Case] = [
         r"must be a number",
     ),
     # check_exercise_6(flip, same_family)
-    ("ex6 same_family='True'", lambda: ex.check_exercise_6(_flip, "True"), TypeError, r"same_family must be True or"),
-    ("ex6 same_family=1", lambda: ex.check_exercise_6(_flip, 1), TypeError, r"same_family must be True or False"),
+    ("ex6 same_family='True'", lambda: ex.check_exercise_6(flip, "True"), TypeError, r"same_family must be True or"),
+    ("ex6 same_family=1", lambda: ex.check_exercise_6(flip, 1), TypeError, r"same_family must be True or False"),
     ("ex6 flip=3", lambda: ex.check_exercise_6(3, True), TypeError, r"flip_update_gate must be a function"),
     # check_exercise_3(rows, answer)
     ("ex3 rows='abc'", lambda: ex.check_exercise_3("abc", ANSWER3), TypeError, r"ex3_rows must be a list of runs"),
@@ -333,17 +290,22 @@ WRONG: list[Case] = [
     ("ex2 gate value 'a'", lambda: ex.check_exercise_2(lambda t, tp: ("a", 0)), AssertionError, r"must be a number"),
     ("ex2 gate value 2.0", lambda: ex.check_exercise_2(lambda t, tp: (2.0, 0)), AssertionError, r"lies in \[0, 1\]"),
     ("ex2 gate value nan", lambda: ex.check_exercise_2(lambda t, tp: (0, math.nan)), AssertionError, r"\[0, 1\]"),
-    ("ex4 step returns a list", lambda: ex.check_exercise_4(lambda *a: [0], _reset_only), AssertionError, r"tensor"),
+    (
+        "ex4 step returns a list",
+        lambda: ex.check_exercise_4(lambda *a: [0], reset_only_step),
+        AssertionError,
+        r"tensor",
+    ),
     (
         "ex4 step returns ints",
-        lambda: ex.check_exercise_4(lambda gi, h, W, b: h.long(), _reset_only),
+        lambda: ex.check_exercise_4(lambda gi, h, W, b: h.long(), reset_only_step),
         AssertionError,
         r"must return a float tensor, got dtype torch.int64",
     ),
     ("ex5 make_batch returns X", lambda: _ex5(make_batch=lambda b, g: torch.zeros(b, 3)), AssertionError, r"a pair"),
     (
         "ex5 label_of returns a list",
-        lambda: _ex5(label_of=lambda X: _label_of(X).tolist()),
+        lambda: _ex5(label_of=lambda X: label_of(X).tolist()),
         AssertionError,
         r"label_of\(X\) must return the labels as a tensor",
     ),
@@ -387,11 +349,11 @@ def _in_float32(step: Callable[..., Tensor]) -> Callable[..., Tensor]:
 
 
 def test_a_correct_float32_answer_passes_exercise_4_and_6() -> None:
-    assert ex.check_exercise_4(_in_float32(_reset_only), _in_float32(ex.update_only_step)) is True
-    assert ex.check_exercise_6(lambda *w: tuple(p.float() for p in _flip(*w)), True) is True
+    assert ex.check_exercise_4(_in_float32(reset_only_step), _in_float32(ex.update_only_step)) is True
+    assert ex.check_exercise_6(lambda *w: tuple(p.float() for p in flip(*w)), True) is True
     flipped_wrong = lambda gi, h, W, b: _in_float32(ex.update_only_step)(gi, h, W, b) * 0.9  # noqa: E731
     with pytest.raises(AssertionError, match="update-only step differs"):
-        ex.check_exercise_4(_in_float32(_reset_only), flipped_wrong)
+        ex.check_exercise_4(_in_float32(reset_only_step), flipped_wrong)
 
 
 # ---- property tests: junk in any answer slot is refused with the documented errors only
@@ -427,7 +389,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "ex5 reset_gate_helped": lambda j: _ex5(accuracies=ACC, reset_gate_helped=j),
     "ex5 make_batch returns": lambda j: _ex5(make_batch=lambda b, g: j),
     "ex6 flip": lambda j: ex.check_exercise_6(j, True),
-    "ex6 same_family": lambda j: ex.check_exercise_6(_flip, j),
+    "ex6 same_family": lambda j: ex.check_exercise_6(flip, j),
     "ex6 flip returns": lambda j: ex.check_exercise_6(lambda *w: j, True),
 }
 

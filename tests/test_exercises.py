@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from worked_answers import BREAK, flip, gates_solution, label_of, make_break_batch, reset_only_step, sweep
 
 from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
@@ -70,18 +71,10 @@ def test_exercise_1(tiny_data: TimeMachine, capsys: pytest.CaptureFixture[str]) 
 # ------------------------------------------------------------------------------------------ 2
 
 
-def _gates_solution(s: int, t_prime: int) -> tuple[float | None, float | None]:
-    if s < t_prime:
-        return (None, None)
-    if s == t_prime:
-        return (0, 0)
-    return (None, 1)
-
-
 def test_exercise_2(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_2(None), 2)
-    assert ex.check_exercise_2(_gates_solution) is True
-    keep_reset_open = lambda s, tp: (1, 0) if s == tp else _gates_solution(s, tp)  # noqa: E731
+    assert ex.check_exercise_2(gates_solution) is True
+    keep_reset_open = lambda s, tp: (1, 0) if s == tp else gates_solution(s, tp)  # noqa: E731
     with pytest.raises(AssertionError, match="initial state|inputs at steps"):
         ex.check_exercise_2(keep_reset_open)
     always_copy = lambda s, tp: (None, 1)  # noqa: E731
@@ -107,20 +100,9 @@ def test_hand_set_gru_gates_are_exact() -> None:
 # ------------------------------------------------------------------------------------------ 3
 
 
-def _sweep() -> list[dict[str, object]]:
-    base = {"hidden_size": 32, "num_steps": 32, "lr": 1e-2, "clip": 1.0, "batch_size": 64}
-    changes = {"hidden_size": 64, "num_steps": 8, "lr": 2e-3, "clip": None, "batch_size": 16}
-    rows = [dict(base, seconds=1.0, val_ppl=12.0, sample="time traveller")]
-    for i, (name, value) in enumerate(changes.items()):
-        rows.append(
-            dict(base, **{name: value}, seconds=2.0 + i, val_ppl=11.0 - i * 0.1 if name != "lr" else 20.0, sample="x")
-        )
-    return rows
-
-
 def test_exercise_3(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_3(None, None), 3)
-    rows = _sweep()
+    rows = sweep()
     assert ex.check_exercise_3(rows, {"best": "batch_size", "slowest": "batch_size"}) is True
     with pytest.raises(AssertionError, match="lowest held-out perplexity comes from changing 'batch_size'"):
         ex.check_exercise_3(rows, {"best": "hidden_size", "slowest": "batch_size"})
@@ -134,20 +116,12 @@ def test_exercise_3(capsys: pytest.CaptureFixture[str]) -> None:
 # ------------------------------------------------------------------------------------------ 4
 
 
-def _reset_only_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
-    """The worked answer of exercise 4's reset-only cell: a GRU with Z = 0, reset after the matmul."""
-    k = h.shape[-1]
-    gh = h @ W_h + b_h
-    r = torch.sigmoid(gi[:, :k] + gh[:, :k])
-    return torch.tanh(gi[:, k:] + r * gh[:, k:])
-
-
 def _plain_rnn_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
     k = h.shape[-1]
     return torch.tanh(gi[:, k:] + h @ W_h[:, k:] + b_h[k:])
 
 
-def _flipped_update_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
+def flipped_update_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h: torch.Tensor) -> torch.Tensor:
     k = h.shape[-1]
     gh = h @ W_h + b_h
     z = torch.sigmoid(gi[:, :k] + gh[:, :k])
@@ -162,19 +136,19 @@ def _reset_before_step(gi: torch.Tensor, h: torch.Tensor, W_h: torch.Tensor, b_h
 
 def test_exercise_4(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_4(None, None), 4)
-    assert ex.check_exercise_4(_reset_only_step, ex.update_only_step) is True
+    assert ex.check_exercise_4(reset_only_step, ex.update_only_step) is True
     assert ex.check_exercise_4(_reset_before_step, ex.update_only_step) is True  # the d2l text's convention
     with pytest.raises(AssertionError, match="reset gate never acts"):
         ex.check_exercise_4(_plain_rnn_step, ex.update_only_step)
     with pytest.raises(AssertionError, match="weighted the candidate by Z"):
-        ex.check_exercise_4(_reset_only_step, _flipped_update_step)
+        ex.check_exercise_4(reset_only_step, flipped_update_step)
     with pytest.raises(AssertionError, match="shape"):
         ex.check_exercise_4(lambda gi, h, W, b: gi, ex.update_only_step)
 
 
 def test_one_gate_cells_have_nn_gru_interface() -> None:
     def reset_only(d: int, h: int) -> ex.OneGateRNN:
-        return ex.OneGateRNN(d, h, _reset_only_step)
+        return ex.OneGateRNN(d, h, reset_only_step)
 
     for cls in (reset_only, ex.UpdateOnlyGRU):
         layer = cls(3, 5)
@@ -189,39 +163,20 @@ def test_one_gate_cells_have_nn_gru_interface() -> None:
 
 # ------------------------------------------------------------------------------------------ 5
 
-BREAK = 0
-
-
-def _label_of(X: torch.Tensor) -> torch.Tensor:
-    pos = torch.arange(X.shape[1])
-    last = torch.where(X == BREAK, pos, torch.full_like(pos, -1)).max(1).values
-    return X[torch.arange(len(X)), last + 1] - 1
-
-
-def _make_break_batch(batch_size: int, generator: torch.Generator, T: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
-    X = torch.randint(1, 9, (batch_size, T), generator=generator)
-    breaks = torch.zeros(batch_size, T, dtype=torch.bool)
-    breaks[:, 1:-1] = torch.rand(batch_size, T - 2, generator=generator) < 1.5 / (T - 2)
-    starts = torch.zeros_like(breaks)
-    starts[:, 0], starts[:, 1:] = True, breaks[:, :-1]
-    X = torch.where(starts, torch.randint(1, 5, (batch_size, T), generator=generator), X)
-    X[breaks] = BREAK
-    return X, _label_of(X)
-
 
 def test_exercise_5(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_5(None, None, None), 5)
-    assert ex.check_exercise_5(_make_break_batch, _label_of, BREAK) is True
+    assert ex.check_exercise_5(make_break_batch, label_of, BREAK) is True
     acc = {"gru": [1.0, 0.98], "update_only": [0.99, 1.0]}
-    assert ex.check_exercise_5(_make_break_batch, _label_of, BREAK, acc, False) is True
+    assert ex.check_exercise_5(make_break_batch, label_of, BREAK, acc, False) is True
     with pytest.raises(AssertionError, match="reset_gate_helped should be False"):
-        ex.check_exercise_5(_make_break_batch, _label_of, BREAK, acc, True)
+        ex.check_exercise_5(make_break_batch, label_of, BREAK, acc, True)
 
     def first_token(X: torch.Tensor) -> torch.Tensor:  # ignores the breaks: no reset needed
         return X[:, 0] - 1
 
     def make_first(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        X, _ = _make_break_batch(b, g)
+        X, _ = make_break_batch(b, g)
         return X, first_token(X)
 
     with pytest.raises(AssertionError, match="before the last break changed"):
@@ -231,7 +186,7 @@ def test_exercise_5(capsys: pytest.CaptureFixture[str]) -> None:
         return X[:, -1]
 
     def make_last(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        X, _ = _make_break_batch(b, g)
+        X, _ = make_break_batch(b, g)
         return X, last_token(X)
 
     with pytest.raises(AssertionError, match="no distractor"):
@@ -239,32 +194,25 @@ def test_exercise_5(capsys: pytest.CaptureFixture[str]) -> None:
 
     def no_breaks(b: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         X = torch.randint(1, 5, (b, 10), generator=g)
-        return X, _label_of(X)
+        return X, label_of(X)
 
     with pytest.raises(AssertionError, match="hold a break"):
-        ex.check_exercise_5(no_breaks, _label_of, BREAK)
+        ex.check_exercise_5(no_breaks, label_of, BREAK)
 
 
 # ------------------------------------------------------------------------------------------ 6
 
 
-def _flip(W_x: torch.Tensor, W_h: torch.Tensor, b_x: torch.Tensor, b_h: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    k = W_h.shape[0]
-    sign = torch.ones(3 * k, dtype=W_x.dtype)
-    sign[k : 2 * k] = -1
-    return W_x * sign, W_h * sign, b_x * sign, b_h * sign
-
-
 def test_exercise_6(capsys: pytest.CaptureFixture[str]) -> None:
     _not_attempted(capsys, ex.check_exercise_6(None, None), 6)
-    assert ex.check_exercise_6(_flip, True) is True
+    assert ex.check_exercise_6(flip, True) is True
     with pytest.raises(AssertionError, match="same_family should be True"):
-        ex.check_exercise_6(_flip, False)
+        ex.check_exercise_6(flip, False)
 
     def bias_only(
         W_x: torch.Tensor, W_h: torch.Tensor, b_x: torch.Tensor, b_h: torch.Tensor
     ) -> tuple[torch.Tensor, ...]:
-        _, _, fb_x, fb_h = _flip(W_x, W_h, b_x, b_h)
+        _, _, fb_x, fb_h = flip(W_x, W_h, b_x, b_h)
         return W_x, W_h, fb_x, fb_h
 
     with pytest.raises(AssertionError, match="differs from the original"):
@@ -273,10 +221,10 @@ def test_exercise_6(capsys: pytest.CaptureFixture[str]) -> None:
         ex.check_exercise_6(lambda *w: w, True)
 
 
-def test_flipped_gru_matches_nn_gru_through_the_flip() -> None:
+def testflipped_gru_matches_nn_gru_through_theflip() -> None:
     torch.manual_seed(0)
     gru = GRUScratch(3, 4)
-    twin = ex.load_weights(ex.FlippedGRU(3, 4), *_flip(*(p.detach() for p in (gru.W_x, gru.W_h, gru.b_x, gru.b_h))))
+    twin = ex.load_weights(ex.FlippedGRU(3, 4), *flip(*(p.detach() for p in (gru.W_x, gru.W_h, gru.b_x, gru.b_h))))
     X = torch.randn(5, 2, 3)
     assert torch.allclose(gru(X)[0], twin(X)[0], atol=1e-6)
     traced = twin.trace(X)  # the flipped mix is the state the trace reports, too
