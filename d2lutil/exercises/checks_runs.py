@@ -197,6 +197,8 @@ def check_exercise_5(
     answer_callable(5, "label_of", label_of, "(X) -> y")
     if isinstance(break_token, bool) or not isinstance(break_token, (int, np.integer)):
         raise TypeError(f"Exercise 5: BREAK must be the break's token, an integer, got {show(break_token)}")
+    if not 0 <= break_token < 2**63:  # a token id: a negative or huge one cannot appear in the batches
+        raise ValueError(f"Exercise 5: BREAK must be the break's token, a non-negative token id, got {break_token}")
     if accuracies is not None:
         _check_accuracies(accuracies)
     if reset_gate_helped is not None:
