@@ -97,7 +97,7 @@ def check_manifest(manifest: Any, where: str = "the manifest") -> None:
     need(manifest["format"] == FORMAT, f"'format' must be {FORMAT!r}, got {show(manifest['format'])}")
     model = manifest["model"]
     need(isinstance(model, dict), f"'model' must be an object of build_lm arguments, got {show(model)}")
-    unknown = sorted(set(model) - {"kind", "dropout", *MODEL_INTS})
+    unknown = sorted(set(model) - {"kind", "dropout", "embed_dropout", *MODEL_INTS})
     need(not unknown, f"'model' has unknown argument(s) {unknown}")
     need(isinstance(model.get("kind"), str), f"'model.kind' must be a str, got {show(model.get('kind'))}")
     for key, (low, high) in MODEL_INTS.items():
@@ -108,10 +108,9 @@ def check_manifest(manifest: Any, where: str = "the manifest") -> None:
             _is_int(value) and low <= value <= high,
             f"'model.{key}' must be an integer in [{low}, {high}], got {show(value)}",
         )
-    dropout = model.get("dropout", 0.0)
-    need(
-        _is_number(dropout) and 0.0 <= dropout < 1.0, f"'model.dropout' must be a number in [0, 1), got {show(dropout)}"
-    )
+    for key in ("dropout", "embed_dropout"):
+        rate = model.get(key, 0.0)
+        need(_is_number(rate) and 0.0 <= rate < 1.0, f"'model.{key}' must be a number in [0, 1), got {show(rate)}")
     vocab = manifest["vocab"]
     need(isinstance(vocab, list) and all(isinstance(t, str) for t in vocab), "'vocab' must be a list of str")
     need(

@@ -1,4 +1,4 @@
-"""The Time Machine as d2l uses it: tokens, vocabulary, split and minibatches.
+"""The Time Machine as d2l uses it: tokens, vocabulary, train/validation/test split and minibatches.
 
 The text ships with the package; where it is looked for (``data_dir=``/``$D2LUTIL_DATA_DIR``, the
 packaged copy, the user cache, a download) is :mod:`d2lutil.corpus`, whose names are re-exported
@@ -37,7 +37,7 @@ __all__ = [
     "preprocess",
     "read_time_machine",
     "sha1_of",
-    "split_train_val",
+    "split_corpus",
 ]
 
 UNK = "<unk>"
@@ -147,21 +147,35 @@ class Vocab:
         return f"Vocab({len(self)} tokens: {self.idx_to_token[:8]}...)"
 
 
-def split_train_val(corpus: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a token sequence (n,) into its first ``1 - val_fraction`` and its last ``val_fraction``.
+def split_corpus(
+    corpus: torch.Tensor, val_fraction: float = 0.05, test_fraction: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Split a token sequence (n,) into training, validation and test parts, in the book's order.
 
-    The two parts never overlap and are never empty: ``train`` is ``corpus[:k]`` and ``val`` is
-    ``corpus[k:]`` with ``k = round(n * (1 - val_fraction))``.
+    ``test`` is the last ``test_fraction`` of the tokens, ``val`` the ``val_fraction`` just before
+    it and ``train`` everything before that: ``corpus[:a]``, ``corpus[a:b]``, ``corpus[b:]`` with
+    ``b = round(n * (1 - test_fraction))`` and ``a = b - round(n * val_fraction)``. The parts never
+    overlap, cover the corpus and are never empty. Validation is for every choice (the epoch kept,
+    the recipe); the test part is read once per reported figure.
     """
     corpus = check_tokens("corpus", corpus)
     val_fraction = check_real("val_fraction", val_fraction, 0.0, 1.0, inclusive=(False, False))
-    k = round(len(corpus) * (1.0 - val_fraction))
-    if not 0 < k < len(corpus):
+    test_fraction = check_real("test_fraction", test_fraction, 0.0, 1.0, inclusive=(False, False))
+    if val_fraction + test_fraction >= 1.0:
         raise ValueError(
-            f"val_fraction={val_fraction} of {len(corpus)} tokens leaves an empty part (training {k}, held out "
-            f"{len(corpus) - k}): give a longer corpus or a val_fraction nearer 0.5"
+            f"val_fraction={val_fraction} and test_fraction={test_fraction} leave no training part: "
+            "their sum must be below 1 (e.g. 0.05 and 0.1)"
         )
-    return corpus[:k], corpus[k:]
+    n = len(corpus)
+    b = round(n * (1.0 - test_fraction))
+    a = b - round(n * val_fraction)
+    if not 0 < a < b < n:
+        raise ValueError(
+            f"val_fraction={val_fraction} and test_fraction={test_fraction} of {n} tokens leave an empty part "
+            f"(training {max(a, 0)}, validation {b - max(a, 0)}, test {n - b}): "
+            "give a longer corpus or other fractions"
+        )
+    return corpus[:a], corpus[a:b], corpus[b:]
 
 
 class WindowLoader:
@@ -215,16 +229,22 @@ class WindowLoader:
 
 @dataclass
 class TimeMachine:
-    """The preprocessed book as token indices, split into training and held-out parts."""
+    """The preprocessed book as token indices in three parts that never overlap.
+
+    Train on ``train_tokens``; make every choice (the epoch kept, the recipe) on ``val_tokens``;
+    read ``test_tokens`` only to report a figure. The default split is 85% / 5% / 10%, the test
+    part being the book's last tenth.
+    """
 
     vocab: Vocab
-    train_tokens: torch.Tensor  # (n_train,) int64: the first 90% of the characters
-    val_tokens: torch.Tensor  # (n_val,) int64: the last 10%
+    train_tokens: torch.Tensor  # (n_train,) int64: the first 85% of the characters
+    val_tokens: torch.Tensor  # (n_val,) int64: the next 5%, for choices
+    test_tokens: torch.Tensor  # (n_test,) int64: the last 10%, for reported figures only
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocab, Vocab):
             raise TypeError(f"vocab must be a d2lutil.data.Vocab, got {show(self.vocab)}")
-        for name in ("train_tokens", "val_tokens"):
+        for name in ("train_tokens", "val_tokens", "test_tokens"):
             tokens = check_tokens(name, getattr(self, name))
             if len(tokens) and int(tokens.max()) >= len(self.vocab):
                 raise ValueError(
@@ -244,12 +264,14 @@ def load_corpus_time_machine(data_dir: str | Path | None = None) -> tuple[torch.
     return torch.tensor(vocab[list(text)], dtype=torch.long), vocab
 
 
-def load_time_machine(data_dir: str | Path | None = None, val_fraction: float = 0.1) -> TimeMachine:
-    """The book split into its first ``1 - val_fraction`` (training) and last ``val_fraction`` (held out)."""
+def load_time_machine(
+    data_dir: str | Path | None = None, val_fraction: float = 0.05, test_fraction: float = 0.1
+) -> TimeMachine:
+    """The book split (see :func:`split_corpus`) into training, validation and test parts."""
     check_real("val_fraction", val_fraction, 0.0, 1.0, inclusive=(False, False))
+    check_real("test_fraction", test_fraction, 0.0, 1.0, inclusive=(False, False))
     corpus, vocab = load_corpus_time_machine(data_dir)
-    train, val = split_train_val(corpus, val_fraction)
-    return TimeMachine(vocab, train, val)
+    return TimeMachine(vocab, *split_corpus(corpus, val_fraction, test_fraction))
 
 
 def load_data_time_machine(

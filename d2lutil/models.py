@@ -300,18 +300,27 @@ def check_time_major(rnn: nn.Module) -> None:
 class RNNLM(nn.Module):
     """A character language model: one-hot (or embedded) input, a recurrent layer, a linear head.
 
-    ``rnn`` is any layer with nn.GRU's interface (``nn.GRU``, ``nn.RNN``, ``GRUScratch``, ...).
+    ``rnn`` is any layer with nn.GRU's interface (``nn.GRU``, ``nn.LSTM``, ``nn.RNN``, ``GRUScratch``, ...).
     With ``embed_size=None`` the input is one-hot, as in d2l, and ``rnn.input_size`` must equal
     ``vocab_size``; otherwise an ``nn.Embedding(vocab_size, embed_size)`` feeds the layer.
+    In training, ``embed_dropout`` drops inputs to the layer and ``dropout`` its outputs before the head.
 
     forward(tokens (B, T) int64, state or None) -> (logits (B, T, vocab_size), state)
     """
 
-    def __init__(self, rnn: nn.Module, vocab_size: int, embed_size: int | None = None, dropout: float = 0.0):
+    def __init__(
+        self,
+        rnn: nn.Module,
+        vocab_size: int,
+        embed_size: int | None = None,
+        dropout: float = 0.0,
+        embed_dropout: float = 0.0,
+    ):
         super().__init__()
         vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
         embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
         dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
+        embed_dropout = check_real("embed_dropout", embed_dropout, 0.0, 1.0, inclusive=(True, False))
         check_time_major(rnn)
         expected = vocab_size if embed_size is None else embed_size
         if layer_size(rnn, "input_size") != expected:
@@ -323,6 +332,7 @@ class RNNLM(nn.Module):
         self.rnn, self.vocab_size, self.embed_size = rnn, vocab_size, embed_size
         self.embedding = nn.Embedding(vocab_size, embed_size) if embed_size is not None else None
         self.dropout = nn.Dropout(dropout)
+        self.embed_dropout = nn.Dropout(embed_dropout)
         self.head = nn.Linear(layer_size(rnn, "hidden_size"), vocab_size)
 
     def embed(self, tokens: Tensor) -> Tensor:
@@ -342,7 +352,7 @@ class RNNLM(nn.Module):
         return self.embedding(tokens.T)
 
     def forward(self, tokens: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        outputs, state = self.rnn(self.embed(tokens), state)
+        outputs, state = self.rnn(self.embed_dropout(self.embed(tokens)), state)
         return self.head(self.dropout(outputs)).transpose(0, 1), state
 
 
@@ -353,8 +363,9 @@ def build_lm(
     num_layers: int = 1,
     embed_size: int | None = None,
     dropout: float = 0.0,
+    embed_dropout: float = 0.0,
 ) -> RNNLM:
-    """A language model by name: ``"gru"`` / ``"rnn"`` (``nn.GRU`` / ``nn.RNN``, any depth),
+    """A language model by name: ``"gru"`` / ``"lstm"`` / ``"rnn"`` (``nn.GRU`` / ``nn.LSTM`` / ``nn.RNN``, any depth),
     ``"gru_scratch"``, ``"gru_d2l_style"``, ``"rnn_scratch"`` (one layer each)."""
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a str such as 'gru', got {show(kind)}")
@@ -372,6 +383,8 @@ def build_lm(
     }
     if kind == "gru":
         rnn: nn.Module = nn.GRU(d, hidden_size, num_layers, dropout=inner_dropout)
+    elif kind == "lstm":
+        rnn = nn.LSTM(d, hidden_size, num_layers, dropout=inner_dropout)
     elif kind == "rnn":
         rnn = nn.RNN(d, hidden_size, num_layers, dropout=inner_dropout)
     elif kind in layers:
@@ -379,5 +392,5 @@ def build_lm(
             raise ValueError(f"{kind} has one layer; use kind='gru' or 'rnn' for num_layers={num_layers}")
         rnn = layers[kind](d, hidden_size)
     else:
-        raise ValueError(f"unknown kind {kind!r}: choose one of 'gru', 'rnn', {', '.join(map(repr, layers))}")
-    return RNNLM(rnn, vocab_size, embed_size, dropout)
+        raise ValueError(f"unknown kind {kind!r}: choose one of 'gru', 'lstm', 'rnn', {', '.join(map(repr, layers))}")
+    return RNNLM(rnn, vocab_size, embed_size, dropout, embed_dropout)

@@ -20,6 +20,7 @@ from typing import Literal, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from d2lutil._checks import (
@@ -33,10 +34,12 @@ from d2lutil._checks import (
     check_tokens,
     show,
 )
-from d2lutil.data import TimeMachine, WindowLoader
+from d2lutil.data import WindowLoader
 
 Optimizer = Literal["sgd", "adam", "adamw"]
 OPTIMIZERS: tuple[Optimizer, ...] = ("sgd", "adam", "adamw")
+Schedule = Literal["constant", "cosine"]
+SCHEDULES: tuple[Schedule, ...] = ("constant", "cosine")
 
 
 @dataclass
@@ -232,6 +235,8 @@ def train(
     progress: bool = True,
     title: str = "",
     callbacks: Sequence[Callback] = (),
+    schedule: Schedule = "constant",
+    ema_decay: float | None = None,
 ) -> History:
     """Train a language model ``model(tokens (B, T)) -> (logits (B, T, V), state)``.
 
@@ -239,7 +244,10 @@ def train(
     :func:`evaluate_perplexity` and every callback's ``on_epoch_end(history)`` is called.
     ``max_seconds`` stops training once that much training time has passed (the last epoch is
     then partial). ``restore_best`` loads back the weights of the epoch with the lowest held-out
-    perplexity. ``progress`` shows a tqdm bar titled ``title``.
+    perplexity. ``progress`` shows a tqdm bar titled ``title``. ``schedule="cosine"`` lowers the
+    learning rate from ``lr`` to 0 along a half cosine over all the run's steps. ``ema_decay``
+    keeps an exponential moving average of the weights (``torch.optim.swa_utils.AveragedModel``):
+    the held-out perplexity is then measured on the average, and the model ends holding it.
 
     A loss or perplexity that becomes infinite or NaN stops the run with :class:`TrainingDiverged`,
     which carries the history so far (after restoring the best weights when ``restore_best``).
@@ -263,14 +271,22 @@ def train(
     for i, callback in enumerate(callbacks):
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks[{i}] must be a d2lutil.training.Callback, got {show(callback)}")
+    check_choice("schedule", schedule, SCHEDULES)
+    if ema_decay is not None:
+        ema_decay = check_real("ema_decay", ema_decay, 0.0, 1.0, inclusive=(False, False))
     device = check_device(device) or next(model.parameters()).device
     model.to(device)
     opt = make_optimizer(model, optimizer, lr, weight_decay)
+    batches = len(train_iter)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * batches) if schedule == "cosine" else None
+    )
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay is not None else None
+    scored = model if averaged is None else averaged.module  # the weights the held-out text judges
     loss_of = LanguageModelLoss(model, device, carry_state=train_iter.sequential)
     history = History()
     # with restore_best, the starting weights are what a run that diverges in its first epoch goes back to
     best = (math.inf, copy.deepcopy(model.state_dict())) if restore_best else None
-    batches = len(train_iter)
     bar = tqdm(total=num_epochs * batches, disable=not progress, desc=title or "training", unit="batch")
     stop, diverged = False, ""
     for epoch in range(num_epochs):
@@ -286,6 +302,10 @@ def train(
             done += 1
             history.train_seconds += step.seconds
             history.tokens += step.targets
+            if scheduler is not None:
+                scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             bar.update(1)
             if max_seconds is not None and history.train_seconds >= max_seconds:
                 stop = True
@@ -294,7 +314,7 @@ def train(
             break
         history.epochs.append(epoch + done / batches)
         history.train_ppl.append(perplexity(loss_sum / max(count, 1)))
-        history.val_ppl.append(evaluate_perplexity(model, val_tokens))
+        history.val_ppl.append(evaluate_perplexity(scored, val_tokens))
         history.tokens_per_s.append(history.tokens / max(history.train_seconds, 1e-9))
         bar.set_postfix(train_ppl=f"{history.train_ppl[-1]:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}")
         if not (math.isfinite(history.train_ppl[-1]) and math.isfinite(history.val_ppl[-1])):
@@ -304,7 +324,7 @@ def train(
             )
             break
         if best is not None and history.val_ppl[-1] <= best[0]:
-            best = (history.val_ppl[-1], copy.deepcopy(model.state_dict()))
+            best = (history.val_ppl[-1], copy.deepcopy(scored.state_dict()))
         for callback in callbacks:
             callback.on_epoch_end(history)
         if stop:
@@ -314,6 +334,8 @@ def train(
         callback.on_train_end(history)
     if best is not None:
         model.load_state_dict(best[1])
+    elif averaged is not None:
+        model.load_state_dict(averaged.module.state_dict())
     if diverged:
         kept = (
             "the model holds the weights of the best finite epoch again (its starting weights if none finished)"
@@ -334,7 +356,9 @@ class Recipe:
 
     Windows of ``num_steps`` characters in batches of ``batch_size``; the optimizer, its learning
     rate, gradient clipping and weight decay; ``num_epochs`` passes over the training part, or
-    fewer when ``max_seconds`` of training time run out first.
+    fewer when ``max_seconds`` of training time run out first; the learning-rate ``schedule``, an
+    average of the weights (``ema_decay``) and whether windows follow each other with the state
+    carried (``sequential``) are described in :func:`train` and :class:`WindowLoader`.
     """
 
     batch_size: int
@@ -345,6 +369,9 @@ class Recipe:
     weight_decay: float = 0.0
     num_epochs: int = 1
     max_seconds: float | None = None
+    schedule: Schedule = "constant"
+    ema_decay: float | None = None
+    sequential: bool = False
 
     def __post_init__(self) -> None:
         """Refuse impossible settings when the recipe is written, not after the first epoch."""
@@ -357,11 +384,16 @@ class Recipe:
         check_int("num_epochs", self.num_epochs, minimum=1)
         if self.max_seconds is not None:
             check_real("max_seconds", self.max_seconds, low=0.0)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        if self.ema_decay is not None:
+            check_real("ema_decay", self.ema_decay, 0.0, 1.0, inclusive=(False, False))
+        check_bool("sequential", self.sequential)
 
 
 def train_recipe(
     model: nn.Module,
-    data: TimeMachine,
+    train_tokens: Tensor,
+    val_tokens: Tensor,
     recipe: Recipe,
     seed: int = 0,
     train_chars: int | None = None,
@@ -370,23 +402,24 @@ def train_recipe(
     progress: bool = False,
     title: str = "",
 ) -> History:
-    """Train ``model`` on the book's training part as ``recipe`` says; held-out perplexity on its last 10%.
+    """Train ``model`` on ``train_tokens`` (n,) as ``recipe`` says, measuring ``val_tokens`` (m,) after each epoch.
 
-    ``seed`` orders the random windows; ``train_chars`` keeps only the first that many
-    training characters (None: all of them).
+    Pass the book's training and validation parts (``data.train_tokens, data.val_tokens``): the
+    test part is never an argument of training, so nothing chosen here can have seen it.
+    ``seed`` orders the random windows; ``train_chars`` keeps only the first that many training
+    characters (None: all of them).
     """
-    if not isinstance(data, TimeMachine):
-        raise TypeError(f"data must be a d2lutil.data.TimeMachine, got {show(data)}: load it with load_time_machine()")
+    train_tokens = check_tokens("train_tokens", train_tokens)
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a d2lutil.training.Recipe, got {show(recipe)}")
     seed = check_int("seed", seed)
     if train_chars is not None:
         train_chars = check_int("train_chars", train_chars, minimum=recipe.num_steps + 1)
-    tokens = data.train_tokens if train_chars is None else data.train_tokens[:train_chars]
+    tokens = train_tokens if train_chars is None else train_tokens[:train_chars]
     return train(
         model,
-        WindowLoader(tokens, recipe.batch_size, recipe.num_steps, seed=seed),
-        data.val_tokens,
+        WindowLoader(tokens, recipe.batch_size, recipe.num_steps, sequential=recipe.sequential, seed=seed),
+        val_tokens,
         num_epochs=recipe.num_epochs,
         lr=recipe.lr,
         optimizer=recipe.optimizer,
@@ -397,4 +430,6 @@ def train_recipe(
         restore_best=restore_best,
         progress=progress,
         title=title,
+        schedule=recipe.schedule,
+        ema_decay=recipe.ema_decay,
     )
