@@ -34,7 +34,7 @@ from d2lutil._checks import (
     check_tokens,
     show,
 )
-from d2lutil.data import WindowLoader
+from d2lutil.data import TimeMachine, WindowLoader
 
 Optimizer = Literal["sgd", "adam", "adamw"]
 OPTIMIZERS: tuple[Optimizer, ...] = ("sgd", "adam", "adamw")
@@ -394,7 +394,7 @@ def train_recipe(
     model: nn.Module,
     train_tokens: Tensor,
     val_tokens: Tensor,
-    recipe: Recipe,
+    recipe: Recipe | None = None,  # required: None only lets the old call (model, data, recipe) reach the clear error
     seed: int = 0,
     train_chars: int | None = None,
     device: torch.device | None = None,
@@ -409,6 +409,13 @@ def train_recipe(
     ``seed`` orders the random windows; ``train_chars`` keeps only the first that many training
     characters (None: all of them).
     """
+    for name, tokens in (("train_tokens", train_tokens), ("val_tokens", val_tokens)):
+        if isinstance(tokens, TimeMachine):
+            raise TypeError(
+                f"{name} must be a tensor of tokens, got the whole book (a TimeMachine): pass its parts, "
+                "train_recipe(model, data.train_tokens, data.val_tokens, recipe); "
+                "training never receives data.test_tokens"
+            )
     train_tokens = check_tokens("train_tokens", train_tokens)
     if not isinstance(recipe, Recipe):
         raise TypeError(f"recipe must be a d2lutil.training.Recipe, got {show(recipe)}")
