@@ -39,10 +39,11 @@ def check_exercise_1(
 
     ``results``: kind -> row for each of ``"rnn_scratch"``, ``"rnn"``, ``"gru_scratch"``, ``"gru"``,
     each row with ``model``, ``seconds``, ``val_ppl`` and ``sample`` (as :func:`lm_trial` returns).
-    The held-out perplexity of every model is measured again and must match the row's.
+    The validation perplexity of every model is measured again (on ``data.val_tokens``) and must
+    match the row's.
     ``answer``: ``{"faster": "rnn" or "gru", "lower_perplexity": "rnn" or "gru"}``, read from the
     table: ``faster`` compares ``nn.RNN`` with ``nn.GRU`` (fewer seconds for the same budget),
-    ``lower_perplexity`` the best held-out perplexity of each family.
+    ``lower_perplexity`` the best validation perplexity of each family.
     """
     if not isinstance(data, TimeMachine):
         raise TypeError(f"Exercise 1: data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
@@ -66,8 +67,8 @@ def check_exercise_1(
         assert row["seconds"] > 0, f"{kind}: seconds must be the measured training time, got {row['seconds']}"
         measured = evaluate_perplexity(row["model"], data.val_tokens)
         assert math.isclose(measured, row["val_ppl"], rel_tol=1e-3), (
-            f"{kind}: the table says held-out perplexity {row['val_ppl']:.3f}, but the model scores {measured:.3f} "
-            "on the held-out part (data.val_tokens, read with evaluate_perplexity). Is it the training perplexity, "
+            f"{kind}: the table says validation perplexity {row['val_ppl']:.3f}, but the model scores {measured:.3f} "
+            "on the validation part (data.val_tokens, read with evaluate_perplexity). Is it the training perplexity, "
             "or the perplexity of another model?"
         )
         assert isinstance(row["sample"], str) and len(row["sample"]) > len("time traveller"), (
@@ -88,13 +89,13 @@ def check_exercise_1(
         f"for the same budget, so the faster one is {faster!r}, not {answer['faster']!r}"
     )
     assert answer["lower_perplexity"] == lower, (
-        f"your table's best held-out perplexities are RNN {best['rnn']:.2f} and GRU {best['gru']:.2f}, "
+        f"your table's best validation perplexities are RNN {best['rnn']:.2f} and GRU {best['gru']:.2f}, "
         f"so the lower one is {lower!r}, not {answer['lower_perplexity']!r}"
     )
     return passed(
         1,
         f"The measurements are consistent: {faster.upper()} is faster, {lower.upper()} reaches the "
-        "lower held-out perplexity.",
+        "lower validation perplexity.",
     )
 
 
@@ -105,7 +106,7 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
     ``hidden_size, num_steps, lr, clip, batch_size`` (every one changed at least once); each row
     has those five keys and ``seconds``, ``val_ppl``, ``sample`` (as :func:`lm_trial` returns).
     ``answer``: ``{"best": ..., "slowest": ...}``, each the hyper-parameter whose change gave the
-    lowest held-out perplexity / the longest training time, or ``"baseline"`` if no change beat it.
+    lowest validation perplexity / the longest training time, or ``"baseline"`` if no change beat it.
     """
     if rows is None and answer is None:
         return not_attempted(3, "`ex3_rows` and `ex3_answer`")
@@ -122,7 +123,7 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
         answer_number(3, f"run {i}'s val_ppl", row["val_ppl"])
         assert row["seconds"] > 0, f"run {i}: seconds must be the measured training time, got {row['seconds']}"
         assert 1.0 <= row["val_ppl"] < 1e3, (
-            f"run {i}: held-out perplexity {row['val_ppl']} is not a perplexity of a character model"
+            f"run {i}: validation perplexity {row['val_ppl']} is not a perplexity of a character model"
         )
     base = rows[0]
     changed_by: list[str] = []
@@ -143,7 +144,7 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
     best = labels[min(range(len(rows)), key=lambda i: rows[i]["val_ppl"])]
     slowest = labels[max(range(len(rows)), key=lambda i: rows[i]["seconds"])]
     assert answer["best"] == best, (
-        f"in your table the lowest held-out perplexity comes from changing {best!r}, not {answer['best']!r}"
+        f"in your table the lowest validation perplexity comes from changing {best!r}, not {answer['best']!r}"
     )
     assert answer["slowest"] == slowest, (
         f"in your table the longest training comes from changing {slowest!r}, not {answer['slowest']!r}"

@@ -41,10 +41,11 @@ def lm_trial(
 
     ``kind``: a :func:`d2lutil.build_lm` kind (``"gru"``, ``"rnn_scratch"``, ...) with one-hot
     input, or a recurrent layer with nn.GRU's interface whose ``input_size`` is the vocabulary
-    size. ``train_chars`` limits training to the first that many characters (None: all 90%).
-    The row holds the hyper-parameters, ``model``, ``seconds`` (training steps only),
-    ``tokens_per_s``, ``train_ppl``, ``val_ppl`` (held-out, the last 10% of the book) and
-    ``sample`` (greedy continuation of ``prefix``).
+    size. ``train_chars`` limits training to the first that many characters of the training part
+    (None: all of it, the book's first 85%). The row holds the hyper-parameters, ``model``,
+    ``seconds`` (training steps only), ``tokens_per_s``, ``train_ppl``, ``val_ppl`` (validation
+    perplexity, on ``data.val_tokens``: the figure to compare runs by) and ``sample`` (greedy
+    continuation of ``prefix``). The test part is never read: comparing runs is a choice, made on validation.
     """
     if not isinstance(data, TimeMachine):
         raise TypeError(f"data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
@@ -62,7 +63,9 @@ def lm_trial(
     recipe = Recipe(batch_size, num_steps, lr, optimizer, clip, num_epochs=num_epochs)
     check_int("num_preds", num_preds, minimum=0)
     predict(prefix, 0, model.to(device), data.vocab, device=device)  # refuses a bad prefix before training
-    history = train_recipe(model.to(device), data, recipe, seed=seed, train_chars=train_chars, device=device)
+    history = train_recipe(
+        model.to(device), data.train_tokens, data.val_tokens, recipe, seed=seed, train_chars=train_chars, device=device
+    )
     return {
         "kind": name,
         "hidden_size": hidden_size,
