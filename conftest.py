@@ -14,7 +14,7 @@ if os.environ.get("D2LUTIL_DATA_DIR"):
 
 @pytest.fixture(scope="session")
 def time_machine():
-    """The book split 90/10, loaded once per test session."""
+    """The book split 85/5/10 (train, validation, test), loaded once per test session."""
     from d2lutil.data import load_time_machine
 
     return load_time_machine()

@@ -8,6 +8,7 @@ lists the look-alikes that must be accepted (a NumPy integer is an integer; a Nu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 import torch
 
 from d2lutil import data
-from d2lutil.data import UNK, TimeMachine, Vocab, WindowLoader, split_train_val
+from d2lutil.data import UNK, TimeMachine, Vocab, WindowLoader, split_corpus
 
 V = Vocab("abracadabra")  # <unk> a b r c d
 TOKENS = torch.arange(1000)
@@ -29,7 +30,8 @@ def _loader(**kwargs: Any) -> WindowLoader:
 
 
 def _book(**kwargs: Any) -> TimeMachine:
-    args = {"vocab": V, "train_tokens": torch.tensor([1, 2, 3]), "val_tokens": torch.tensor([4, 5]), **kwargs}
+    args = {"vocab": V, "train_tokens": torch.tensor([1, 2, 3]), "val_tokens": torch.tensor([4]), **kwargs}
+    args.setdefault("test_tokens", torch.tensor([5, 1]))
     return TimeMachine(**args)
 
 
@@ -98,24 +100,35 @@ BAD: list[Case] = [
     ("unknown(42)", lambda: V.unknown(42), TypeError, r"tokens must be a str or an iterable"),
     ("unknown([1])", lambda: V.unknown([1]), TypeError, r"tokens\[0\] must be a str token"),
     ("unknown(None)", lambda: V.unknown(None), TypeError, r"tokens must be a str or an iterable"),
-    # split_train_val(corpus, val_fraction)
-    ("split corpus=list", lambda: split_train_val([1, 2, 3]), TypeError, r"corpus must be a 1-D torch tensor.*list"),
-    ("split corpus=array", lambda: split_train_val(np.arange(10)), TypeError, r"corpus must be a 1-D torch tensor"),
-    ("split corpus 2-D", lambda: split_train_val(torch.zeros(2, 5, dtype=torch.long)), ValueError, r"1-D.*\(2, 5\)"),
-    ("split corpus float", lambda: split_train_val(torch.rand(10)), TypeError, r"integer token indices.*float32"),
-    ("split corpus bool", lambda: split_train_val(torch.ones(10, dtype=bool)), TypeError, r"integer token indices"),
-    ("split corpus negative", lambda: split_train_val(torch.tensor([1, -1, 2])), ValueError, r"negative token index"),
-    ("split corpus empty", lambda: split_train_val(torch.arange(0)), ValueError, r"leaves an empty part"),
-    ("split corpus 1 token", lambda: split_train_val(torch.arange(1)), ValueError, r"leaves an empty part"),
-    ("split val_fraction tiny", lambda: split_train_val(TOKENS[:10], 0.01), ValueError, r"0.01 of 10 tokens leaves an"),
-    ("split val_fraction=0", lambda: split_train_val(TOKENS, 0), ValueError, r"val_fraction must be a finite number"),
-    ("split val_fraction=1", lambda: split_train_val(TOKENS, 1.0), ValueError, r"val_fraction .* in \(0.0, 1.0\)"),
-    ("split val_fraction=-0.1", lambda: split_train_val(TOKENS, -0.1), ValueError, r"val_fraction"),
-    ("split val_fraction=nan", lambda: split_train_val(TOKENS, float("nan")), ValueError, r"got nan"),
-    ("split val_fraction=inf", lambda: split_train_val(TOKENS, float("inf")), ValueError, r"got inf"),
-    ("split val_fraction='0.1'", lambda: split_train_val(TOKENS, "0.1"), TypeError, r"val_fraction must be a real"),
-    ("split val_fraction=True", lambda: split_train_val(TOKENS, True), TypeError, r"val_fraction must be a real"),
-    ("split val_fraction=None", lambda: split_train_val(TOKENS, None), TypeError, r"val_fraction must be a real"),
+    # split_corpus(corpus, val_fraction, test_fraction)
+    ("split corpus=list", lambda: split_corpus([1, 2, 3]), TypeError, r"corpus must be a 1-D torch tensor.*list"),
+    ("split corpus=array", lambda: split_corpus(np.arange(10)), TypeError, r"corpus must be a 1-D torch tensor"),
+    ("split corpus 2-D", lambda: split_corpus(torch.zeros(2, 5, dtype=torch.long)), ValueError, r"1-D.*\(2, 5\)"),
+    ("split corpus float", lambda: split_corpus(torch.rand(10)), TypeError, r"integer token indices.*float32"),
+    ("split corpus bool", lambda: split_corpus(torch.ones(10, dtype=bool)), TypeError, r"integer token indices"),
+    ("split corpus negative", lambda: split_corpus(torch.tensor([1, -1, 2])), ValueError, r"negative token index"),
+    ("split corpus empty", lambda: split_corpus(torch.arange(0)), ValueError, r"of 0 tokens leave an empty part"),
+    ("split corpus 2 tokens", lambda: split_corpus(torch.arange(2)), ValueError, r"leave an empty part"),
+    ("split corpus 10 tokens", lambda: split_corpus(TOKENS[:10]), ValueError, r"training 9, validation 0, test 1"),
+    ("split val_fraction tiny", lambda: split_corpus(TOKENS[:30], 0.01), ValueError, r"0.01 .* of 30 tokens leave an"),
+    ("split test_fraction tiny", lambda: split_corpus(TOKENS[:30], 0.1, 0.01), ValueError, r"validation 3, test 0"),
+    ("split val_fraction=0", lambda: split_corpus(TOKENS, 0), ValueError, r"val_fraction must be a finite number"),
+    ("split val_fraction=1", lambda: split_corpus(TOKENS, 1.0), ValueError, r"val_fraction .* in \(0.0, 1.0\)"),
+    ("split val_fraction=-0.1", lambda: split_corpus(TOKENS, -0.1), ValueError, r"val_fraction"),
+    ("split val_fraction=nan", lambda: split_corpus(TOKENS, float("nan")), ValueError, r"val_fraction.*got nan"),
+    ("split val_fraction=inf", lambda: split_corpus(TOKENS, float("inf")), ValueError, r"val_fraction.*got inf"),
+    ("split val_fraction='0.1'", lambda: split_corpus(TOKENS, "0.1"), TypeError, r"val_fraction must be a real"),
+    ("split val_fraction=True", lambda: split_corpus(TOKENS, True), TypeError, r"val_fraction must be a real"),
+    ("split val_fraction=None", lambda: split_corpus(TOKENS, None), TypeError, r"val_fraction must be a real"),
+    ("split test_fraction=0", lambda: split_corpus(TOKENS, 0.1, 0), ValueError, r"test_fraction must be a finite"),
+    ("split test_fraction=1", lambda: split_corpus(TOKENS, 0.1, 1), ValueError, r"test_fraction .* in \(0.0, 1.0\)"),
+    ("split test_fraction=-0.1", lambda: split_corpus(TOKENS, 0.1, -0.1), ValueError, r"test_fraction"),
+    ("split test_fraction=nan", lambda: split_corpus(TOKENS, 0.1, math.nan), ValueError, r"test_fraction.*got nan"),
+    ("split test_fraction='.1'", lambda: split_corpus(TOKENS, 0.1, ".1"), TypeError, r"test_fraction must be a real"),
+    ("split test_fraction=False", lambda: split_corpus(TOKENS, 0.1, False), TypeError, r"test_fraction must be a real"),
+    ("split test_fraction=None", lambda: split_corpus(TOKENS, 0.1, None), TypeError, r"test_fraction must be a real"),
+    ("split sum=1", lambda: split_corpus(TOKENS, 0.5, 0.5), ValueError, r"no training part: their sum must be below 1"),
+    ("split sum>1", lambda: split_corpus(TOKENS, 0.7, 0.6), ValueError, r"val_fraction=0.7 and test_fraction=0.6"),
     # WindowLoader(tokens, batch_size, num_steps, sequential, seed)
     ("loader tokens=list", lambda: _loader(tokens=list(range(100))), TypeError, r"tokens must be a 1-D torch tensor"),
     ("loader tokens 2-D", lambda: _loader(tokens=TOKENS.reshape(10, 100)), ValueError, r"tokens must be a 1-D"),
@@ -137,15 +150,22 @@ BAD: list[Case] = [
     ("loader seed=2**64", lambda: _loader(seed=2**64), ValueError, r"seed must be an integer between 0 and"),
     ("loader seed=1.5", lambda: _loader(seed=1.5), TypeError, r"seed must be an integer, got 1.5"),
     ("loader seed='0'", lambda: _loader(seed="0"), TypeError, r"seed must be an integer"),
-    # TimeMachine(vocab, train_tokens, val_tokens) and its train_iter
+    # TimeMachine(vocab, train_tokens, val_tokens, test_tokens) and its train_iter
     ("TimeMachine vocab=list", lambda: _book(vocab=["<unk>"]), TypeError, r"vocab must be a d2lutil.data.Vocab"),
     ("TimeMachine train=list", lambda: _book(train_tokens=[1, 2]), TypeError, r"train_tokens must be a 1-D torch"),
     ("TimeMachine val 2-D", lambda: _book(val_tokens=torch.ones(2, 2, dtype=int)), ValueError, r"val_tokens must"),
     ("TimeMachine index>=len", lambda: _book(val_tokens=torch.tensor([6])), ValueError, r"index 6.*only 6 tokens"),
+    ("TimeMachine test float", lambda: _book(test_tokens=torch.rand(3)), TypeError, r"test_tokens must hold integer"),
+    ("TimeMachine test=list", lambda: _book(test_tokens=[1, 2]), TypeError, r"test_tokens must be a 1-D torch"),
+    ("TimeMachine test index", lambda: _book(test_tokens=torch.tensor([1, 9])), ValueError, r"test_tokens.*index 9"),
+    ("TimeMachine no test part", lambda: TimeMachine(V, TOKENS[:5], TOKENS[5:9]), TypeError, r"test_tokens"),
     ("train_iter batch_size='4'", lambda: _book().train_iter("4", 2), TypeError, r"batch_size must be an integer"),
     # load_time_machine / load_data_time_machine: arguments checked before the book is read
     ("load_time_machine vf=0", lambda: data.load_time_machine(val_fraction=0), ValueError, r"val_fraction must be"),
     ("load_time_machine vf='.1'", lambda: data.load_time_machine(val_fraction=".1"), TypeError, r"val_fraction"),
+    ("load_time_machine tf=1", lambda: data.load_time_machine(test_fraction=1), ValueError, r"test_fraction must be"),
+    ("load_time_machine tf=None", lambda: data.load_time_machine(test_fraction=None), TypeError, r"test_fraction"),
+    ("load_time_machine sum=1", lambda: data.load_time_machine(None, 0.9, 0.1), ValueError, r"sum must be below 1"),
     ("load_data batch_size=0", lambda: data.load_data_time_machine(0, 35), ValueError, r"batch_size must be an int"),
     ("load_data batch_size='32'", lambda: data.load_data_time_machine("32", 35), TypeError, r"batch_size must be"),
     ("load_data num_steps=-1", lambda: data.load_data_time_machine(32, -1), ValueError, r"num_steps must be an int"),
@@ -171,7 +191,9 @@ GOOD: list[tuple[str, Callable[[], Any], Any]] = [
     ("vocab[''] is no tokens", lambda: V[""], []),
     ("Vocab(min_freq=np.int64)", lambda: Vocab("aab", min_freq=np.int64(2)).idx_to_token, [UNK, "a"]),
     ("Vocab(tokens=None)", lambda: Vocab().idx_to_token, [UNK]),
-    ("split vf=np.float32", lambda: len(split_train_val(TOKENS, np.float32(0.25))[1]), 250),
+    ("split vf=np.float32", lambda: len(split_corpus(TOKENS, np.float32(0.25))[1]), 250),
+    ("split tf=np.float64", lambda: len(split_corpus(TOKENS, 0.05, np.float64(0.2))[2]), 200),
+    ("split 0.25 + 0.25", lambda: [len(p) for p in split_corpus(TOKENS, 0.25, 0.25)], [500, 250, 250]),
     ("loader np ints", lambda: len(_loader(batch_size=np.int64(4), num_steps=np.int32(7))), len(_loader())),
     ("loader np.bool_", lambda: _loader(sequential=np.bool_(True)).sequential, True),
     ("loader seed 0-d tensor", lambda: _loader(seed=torch.tensor(3)).batch_size, 4),

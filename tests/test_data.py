@@ -16,11 +16,13 @@ from d2lutil.data import (
     load_data_time_machine,
     preprocess,
     read_time_machine,
-    split_train_val,
+    split_corpus,
 )
 
 N_CHARS = 173_428  # GUIDE.md: lower-cased, non-letters folded to one space
-N_TRAIN = 156_085  # round(0.9 * N_CHARS)
+N_TRAIN = 147_414  # the first 85%: round(0.9 * N_CHARS) - round(0.05 * N_CHARS)
+N_VAL = 8_671  # the next 5%, round(0.05 * N_CHARS)
+N_TEST = 17_343  # the last 10%, N_CHARS - round(0.9 * N_CHARS)
 
 
 # ---------------------------------------------------------------- the corpus and the vocabulary
@@ -33,7 +35,8 @@ def test_corpus_and_vocab_sizes(time_machine):
     vocab = time_machine.vocab
     assert len(vocab) == 28 and vocab.idx_to_token[0] == UNK
     assert set(vocab.idx_to_token[1:]) == set(text)
-    assert len(time_machine.train_tokens) + len(time_machine.val_tokens) == N_CHARS
+    parts = (time_machine.train_tokens, time_machine.val_tokens, time_machine.test_tokens)
+    assert sum(map(len, parts)) == N_CHARS
 
 
 def test_preprocess_folds_non_letters():
@@ -91,19 +94,25 @@ def test_unknown_token_maps_to_zero(time_machine):
 
 def test_split_does_not_overlap_and_covers_the_corpus(time_machine):
     corpus, _ = load_corpus_time_machine()
-    train, val = time_machine.train_tokens, time_machine.val_tokens
-    assert len(train) == N_TRAIN and len(val) == N_CHARS - N_TRAIN
-    assert torch.equal(train, corpus[:N_TRAIN]) and torch.equal(val, corpus[N_TRAIN:])
-    assert torch.equal(torch.cat([train, val]), corpus)
+    train, val, test = time_machine.train_tokens, time_machine.val_tokens, time_machine.test_tokens
+    assert (len(train), len(val), len(test)) == (N_TRAIN, N_VAL, N_TEST)
+    assert torch.equal(train, corpus[:N_TRAIN])
+    assert torch.equal(val, corpus[N_TRAIN : N_TRAIN + N_VAL])
+    assert torch.equal(test, corpus[N_TRAIN + N_VAL :])
+    assert torch.equal(torch.cat([train, val, test]), corpus)
 
 
 def test_split_small_by_hand():
-    train, val = split_train_val(torch.arange(10), val_fraction=0.3)
-    assert train.tolist() == list(range(7)) and val.tolist() == [7, 8, 9]
+    train, val, test = split_corpus(torch.arange(20), val_fraction=0.15, test_fraction=0.25)
+    assert train.tolist() == list(range(12)) and val.tolist() == [12, 13, 14] and test.tolist() == list(range(15, 20))
     with pytest.raises(ValueError, match="val_fraction"):
-        split_train_val(torch.arange(10), val_fraction=1.0)
+        split_corpus(torch.arange(10), val_fraction=1.0)
+    with pytest.raises(ValueError, match="test_fraction"):
+        split_corpus(torch.arange(10), test_fraction=0.0)
+    with pytest.raises(ValueError, match="sum must be below 1"):
+        split_corpus(torch.arange(10), val_fraction=0.5, test_fraction=0.5)
     with pytest.raises(ValueError, match="1-D"):
-        split_train_val(torch.zeros(2, 5))
+        split_corpus(torch.zeros(2, 5))
 
 
 # ---------------------------------------------------------------- minibatches

@@ -7,13 +7,14 @@ counter-example. max_examples is kept modest so that the unit tests stay fast.
 from __future__ import annotations
 
 import collections
+import math
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from d2lutil.data import UNK, Vocab, WindowLoader, split_train_val
+from d2lutil.data import UNK, Vocab, WindowLoader, split_corpus
 
 FAST = settings(max_examples=40, deadline=None, database=None)  # no .hypothesis/ folder in the tree
 token = st.text(alphabet="abcde <>", min_size=0, max_size=3)  # includes "", "<unk>"-like and multi-char tokens
@@ -61,22 +62,34 @@ def test_vocab_to_tokens_refuses_every_index_out_of_range(toks, index):
             vocab.to_tokens(index)
 
 
+# mostly fractions that split a corpus, some that cannot (out of range, nan, inf)
+fraction = st.floats(0.01, 0.6) | st.floats(0.01, 0.6) | st.floats(-0.5, 1.5) | st.sampled_from([0.0, 1.0, math.nan])
+
+
 @FAST
-@given(st.integers(0, 300), st.floats(-0.5, 1.5) | st.just(float("nan")))
-def test_split_covers_without_overlap_or_refuses(n, val_fraction):
+@given(st.integers(0, 300), fraction, fraction)
+def test_split_covers_in_order_without_overlap_or_refuses(n, val_fraction, test_fraction):
     corpus = torch.arange(n)
-    if not 0.0 < val_fraction < 1.0:
-        with pytest.raises(ValueError, match="val_fraction"):
-            split_train_val(corpus, val_fraction)
+    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < value < 1.0:  # nan and inf fail this too
+            with pytest.raises(ValueError, match=name):
+                split_corpus(corpus, val_fraction, test_fraction)
+            return
+    if val_fraction + test_fraction >= 1.0:
+        with pytest.raises(ValueError, match="sum must be below 1"):
+            split_corpus(corpus, val_fraction, test_fraction)
         return
-    k = round(n * (1.0 - val_fraction))
-    if not 0 < k < n:
-        with pytest.raises(ValueError, match="leaves an empty part"):
-            split_train_val(corpus, val_fraction)
+    b = round(n * (1.0 - test_fraction))
+    a = b - round(n * val_fraction)
+    if not 0 < a < b < n:
+        with pytest.raises(ValueError, match="leave an empty part"):
+            split_corpus(corpus, val_fraction, test_fraction)
         return
-    train, val = split_train_val(corpus, val_fraction)
-    assert len(train) == k and len(val) == n - k and len(train) > 0 and len(val) > 0
-    assert torch.equal(torch.cat([train, val]), corpus)  # in order, nothing lost, nothing twice
+    train, val, test = split_corpus(corpus, val_fraction, test_fraction)
+    assert len(train) > 0 and len(val) > 0 and len(test) > 0
+    assert torch.equal(torch.cat([train, val, test]), corpus)  # in order, nothing lost, nothing twice
+    assert len(test) == n - round(n * (1.0 - test_fraction))  # the test part is the last test_fraction
+    assert len(val) == round(n * val_fraction)  # validation is the val_fraction just before it
 
 
 loader_args = st.tuples(st.integers(1, 6), st.integers(1, 9), st.integers(0, 200), st.booleans(), st.integers(0, 99))
