@@ -30,7 +30,7 @@ from d2lutil.training import Recipe
 
 V = Vocab("abcdefgh ")  # 10 tokens with <unk>
 TOKENS = torch.randint(1, len(V), (600,), generator=torch.Generator().manual_seed(0))
-BOOK = TimeMachine(V, TOKENS[:500], TOKENS[500:])
+BOOK = TimeMachine(V, TOKENS[:450], TOKENS[450:550], TOKENS[550:])
 torch.manual_seed(0)
 LM = build_lm("gru", len(V), 8)
 GRU = nn.GRU(3, 4, 2)
@@ -47,6 +47,15 @@ def _loader() -> WindowLoader:
 def _train(**kwargs: Any) -> training.History:
     args = {"train_iter": _loader(), "val_tokens": TOKENS[:64], "num_epochs": 1, "lr": 1.0, "progress": False}
     return training.train(build_lm("gru", len(V), 8), **{**args, **kwargs})
+
+
+def _train_recipe(*args: Any) -> training.History:
+    return training.train_recipe(LM, *args)
+
+
+TRAIN, VAL = BOOK.train_tokens, BOOK.val_tokens
+WHOLE_BOOK = r"train_tokens must be a tensor of tokens, got the whole book.*data.train_tokens, data.val_tokens"
+WHOLE_BOOK_AS_VAL = r"val_tokens must be a tensor of tokens, got the whole book.*never receives data.test_tokens"
 
 
 def _recipe(**kwargs: Any) -> Recipe:
@@ -153,6 +162,14 @@ BAD: list[Case] = [
     ("train train_iter=list", lambda: _train(train_iter=[(TOKENS, TOKENS)]), TypeError, r"train_iter must be"),
     ("train val_tokens=list", lambda: _train(val_tokens=[1] * 40), TypeError, r"val_tokens must be a 1-D"),
     ("train val_tokens short", lambda: _train(val_tokens=TOKENS[:5]), ValueError, r"val_tokens.*at least 16"),
+    ("train schedule='linear'", lambda: _train(schedule="linear"), ValueError, r"one of 'constant', 'cosine'"),
+    ("train schedule=None", lambda: _train(schedule=None), TypeError, r"schedule must be one of"),
+    ("train ema_decay=1.0", lambda: _train(ema_decay=1.0), ValueError, r"ema_decay .* in \(0.0, 1.0\), got 1.0"),
+    ("train ema_decay=0", lambda: _train(ema_decay=0), ValueError, r"ema_decay .* in \(0.0, 1.0\), got 0"),
+    ("train ema_decay=-1", lambda: _train(ema_decay=-1), ValueError, r"ema_decay .*got -1"),
+    ("train ema_decay=nan", lambda: _train(ema_decay=math.nan), ValueError, r"ema_decay .*got nan"),
+    ("train ema_decay='x'", lambda: _train(ema_decay="x"), TypeError, r"ema_decay must be a real number, got 'x'"),
+    ("train ema_decay=True", lambda: _train(ema_decay=True), TypeError, r"ema_decay must be a real number"),
     # Recipe(...)
     ("Recipe batch_size=0", lambda: _recipe(batch_size=0), ValueError, r"batch_size must be an integer at least 1"),
     ("Recipe batch_size='4'", lambda: _recipe(batch_size="4"), TypeError, r"batch_size must be an integer"),
@@ -167,11 +184,27 @@ BAD: list[Case] = [
     ("Recipe weight_decay=-1", lambda: _recipe(weight_decay=-1), ValueError, r"weight_decay"),
     ("Recipe num_epochs=1.5", lambda: _recipe(num_epochs=1.5), TypeError, r"num_epochs"),
     ("Recipe max_seconds=-1", lambda: _recipe(max_seconds=-1), ValueError, r"max_seconds"),
-    # train_recipe(model, data, recipe, seed, train_chars, ...)
-    ("train_recipe data='x'", lambda: training.train_recipe(LM, "x", _recipe()), TypeError, r"data must be"),
-    ("train_recipe recipe=dict", lambda: training.train_recipe(LM, BOOK, {}), TypeError, r"recipe must be"),
-    ("train_recipe seed=1.5", lambda: training.train_recipe(LM, BOOK, _recipe(), 1.5), TypeError, r"seed"),
-    ("train_recipe train_chars=0", lambda: training.train_recipe(LM, BOOK, _recipe(), 0, 0), ValueError, r"chars"),
+    ("Recipe schedule='linear'", lambda: _recipe(schedule="linear"), ValueError, r"schedule must be one of 'constant'"),
+    ("Recipe schedule='Cosine'", lambda: _recipe(schedule="Cosine"), ValueError, r"schedule .*got 'Cosine'"),
+    ("Recipe schedule=0", lambda: _recipe(schedule=0), TypeError, r"schedule must be one of"),
+    ("Recipe ema_decay=1.0", lambda: _recipe(ema_decay=1.0), ValueError, r"ema_decay .* in \(0.0, 1.0\), got 1.0"),
+    ("Recipe ema_decay=0", lambda: _recipe(ema_decay=0), ValueError, r"ema_decay .*got 0"),
+    ("Recipe ema_decay=-1", lambda: _recipe(ema_decay=-1), ValueError, r"ema_decay .*got -1"),
+    ("Recipe ema_decay='x'", lambda: _recipe(ema_decay="x"), TypeError, r"ema_decay must be a real number, got 'x'"),
+    ("Recipe ema_decay=inf", lambda: _recipe(ema_decay=math.inf), ValueError, r"ema_decay .*got inf"),
+    ("Recipe sequential='yes'", lambda: _recipe(sequential="yes"), TypeError, r"sequential must be True or False"),
+    ("Recipe sequential=1", lambda: _recipe(sequential=1), TypeError, r"sequential must be True or False, got 1"),
+    ("Recipe sequential=None", lambda: _recipe(sequential=None), TypeError, r"sequential must be True or False"),
+    # train_recipe(model, train_tokens, val_tokens, recipe, seed, train_chars, ...): the whole book is refused
+    ("train_recipe old call", lambda: _train_recipe(BOOK, _recipe()), TypeError, WHOLE_BOOK),
+    ("train_recipe (book, val)", lambda: _train_recipe(BOOK, BOOK.val_tokens, _recipe()), TypeError, WHOLE_BOOK),
+    ("train_recipe (train, book)", lambda: _train_recipe(TRAIN, BOOK, _recipe()), TypeError, WHOLE_BOOK_AS_VAL),
+    ("train_recipe train='x'", lambda: _train_recipe("x", VAL, _recipe()), TypeError, r"train_tokens must be a 1-D"),
+    ("train_recipe val=list", lambda: _train_recipe(TRAIN, [1] * 40, _recipe()), TypeError, r"val_tokens must be a"),
+    ("train_recipe no recipe", lambda: _train_recipe(TRAIN, VAL), TypeError, r"recipe must be .*got None"),
+    ("train_recipe recipe=dict", lambda: _train_recipe(TRAIN, VAL, {}), TypeError, r"recipe must be"),
+    ("train_recipe seed=1.5", lambda: _train_recipe(TRAIN, VAL, _recipe(), 1.5), TypeError, r"seed"),
+    ("train_recipe train_chars=0", lambda: _train_recipe(TRAIN, VAL, _recipe(), 0, 0), ValueError, r"chars"),
     # predict(prefix, num_preds, model, vocab, device, temperature, seed) - issue 14 example 7
     ("predict vocab size", lambda: _predict(model=build_lm("gru", 20, 4)), ValueError, r"predicts over 20.*has 10"),
     ("predict vocab='abc'", lambda: _predict(vocab="abc"), TypeError, r"vocab must be a d2lutil.data.Vocab"),
@@ -207,12 +240,16 @@ BAD: list[Case] = [
     ("RNNLM dropout=-0.1", lambda: RNNLM(nn.GRU(10, 8), 10, dropout=-0.1), ValueError, r"dropout"),
     ("RNNLM dropout=nan", lambda: RNNLM(nn.GRU(10, 8), 10, dropout=math.nan), ValueError, r"dropout"),
     ("RNNLM dropout='0.1'", lambda: RNNLM(nn.GRU(10, 8), 10, dropout="0.1"), TypeError, r"dropout"),
+    ("RNNLM embed_dropout=1", lambda: RNNLM(nn.GRU(10, 8), 10, embed_dropout=1), ValueError, r"embed_dropout.*\[0.0"),
+    ("RNNLM embed_dropout=-.1", lambda: RNNLM(nn.GRU(10, 8), 10, embed_dropout=-0.1), ValueError, r"embed_dropout"),
+    ("RNNLM embed_dropout='0'", lambda: RNNLM(nn.GRU(10, 8), 10, embed_dropout="0"), TypeError, r"embed_dropout"),
     ("RNNLM tokens=list", lambda: LM([[1, 2]]), TypeError, r"tokens must be a \(batch_size, num_steps\) int64"),
     ("RNNLM tokens 1-D", lambda: LM(TOKENS[:5]), ValueError, r"tokens must be a \(batch_size, num_steps\) int64"),
     ("RNNLM tokens out of range", lambda: LM(torch.tensor([[10]])), ValueError, r"\[0, 10\)"),
     # build_lm(kind, vocab_size, hidden_size, num_layers, embed_size, dropout)
     ("build_lm kind=3", lambda: build_lm(3, 10, 8), TypeError, r"kind must be a str"),
-    ("build_lm kind='lstm'", lambda: build_lm("lstm", 10, 8), ValueError, r"unknown kind 'lstm'"),
+    ("build_lm kind='LSTM'", lambda: build_lm("LSTM", 10, 8), ValueError, r"unknown kind 'LSTM'.*'lstm'"),
+    ("build_lm kind='transformer'", lambda: build_lm("transformer", 10, 8), ValueError, r"unknown kind"),
     ("build_lm vocab_size=0", lambda: build_lm("gru", 0, 8), ValueError, r"vocab_size"),
     ("build_lm hidden_size=0", lambda: build_lm("gru", 10, 0), ValueError, r"hidden_size must be an integer at"),
     ("build_lm hidden_size=2.5", lambda: build_lm("gru", 10, 2.5), TypeError, r"hidden_size must be an integer"),
@@ -220,6 +257,10 @@ BAD: list[Case] = [
     ("build_lm num_layers='2'", lambda: build_lm("gru", 10, 8, "2"), TypeError, r"num_layers"),
     ("build_lm embed_size=-1", lambda: build_lm("gru", 10, 8, embed_size=-1), ValueError, r"embed_size"),
     ("build_lm dropout=1.5", lambda: build_lm("gru", 10, 8, dropout=1.5), ValueError, r"dropout"),
+    ("build_lm embed_dropout=1", lambda: build_lm("lstm", 10, 8, embed_dropout=1.0), ValueError, r"embed_dropout"),
+    ("build_lm embed_dropout=nan", lambda: build_lm("gru", 10, 8, embed_dropout=math.nan), ValueError, r"embed_drop"),
+    ("build_lm embed_dropout=None", lambda: build_lm("gru", 10, 8, embed_dropout=None), TypeError, r"embed_dropout"),
+    ("build_lm lstm scratch", lambda: build_lm("lstm_scratch", 10, 8), ValueError, r"unknown kind"),
     ("build_lm scratch 2 layers", lambda: build_lm("gru_scratch", 10, 8, 2), ValueError, r"one layer"),
     # scratch layers: sizes (hidden_size=0 divided by zero), reset, inputs
     ("GRUScratch hidden_size=0", lambda: GRUScratch(3, 0), ValueError, r"hidden_size must be an integer at least 1"),
@@ -330,6 +371,9 @@ GOOD: list[tuple[str, Callable[[], Any]]] = [
     ("train clip=None, max_seconds=0", lambda: _train(clip=None, max_seconds=0)),
     ("train restore_best=np.bool_", lambda: _train(restore_best=np.bool_(True))),
     ("Recipe np.int64 sizes", lambda: _recipe(batch_size=np.int64(4), num_steps=np.int32(8), lr=np.float64(0.1))),
+    ("Recipe ema np.float32, np.bool_", lambda: _recipe(ema_decay=np.float32(0.9), sequential=np.bool_(True))),
+    ("train ema_decay=np.float64", lambda: _train(ema_decay=np.float64(0.5), schedule="cosine")),
+    ("build_lm lstm embed_dropout=np", lambda: build_lm("lstm", 10, 8, embed_size=4, embed_dropout=np.float32(0.2))),
     ("evaluate batch_size=np.int64", lambda: training.evaluate_perplexity(LM, TOKENS, np.int64(4))),
     ("predict num_preds=np.int64", lambda: _predict(num_preds=np.int64(2), temperature=1, seed=np.int64(0))),
     ("build_lm np sizes", lambda: build_lm("gru_scratch", np.int64(10), np.int32(4))),

@@ -12,7 +12,7 @@ from torch import nn
 
 import d2lutil
 from d2lutil import plot, training
-from d2lutil.data import TimeMachine, WindowLoader
+from d2lutil.data import WindowLoader
 from d2lutil.generation import predict
 from d2lutil.models import build_lm
 from d2lutil.plot import plot_history
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture
 def small(time_machine):
-    """The first 6,000 training characters and 1,500 held-out ones."""
+    """The first 6,000 training characters and 1,500 of validation."""
     return time_machine.vocab, time_machine.train_tokens[:6000], time_machine.val_tokens[:1500]
 
 
@@ -287,11 +287,164 @@ def test_optimize_takes_one_step_per_batch():
 
 def test_train_recipe_trains_as_the_recipe_says(small):
     vocab, tokens, val = small
-    data = TimeMachine(vocab, tokens, val)
     recipe = Recipe(batch_size=8, num_steps=16, lr=1e-2, optimizer="adam", num_epochs=2)
     model = _model(len(vocab), hidden=8)
-    h = train_recipe(model, data, recipe, train_chars=2000)
+    h = train_recipe(model, tokens, val, recipe, train_chars=2000)
     assert h.epochs == [1.0, 2.0]
     assert h.tokens == 2 * len(WindowLoader(tokens[:2000], 8, 16)) * 8 * 16
-    stopped = train_recipe(_model(len(vocab), hidden=8), data, Recipe(8, 16, 1e-2, "adam", num_epochs=9, max_seconds=0))
+    assert h.val_ppl[-1] == evaluate_perplexity(model, val)  # measured on the validation tokens given
+    stopped = train_recipe(_model(len(vocab), hidden=8), tokens, val, Recipe(8, 16, 1e-2, "adam", 9, max_seconds=0))
     assert stopped.tokens == 8 * 16 and len(stopped.epochs) == 1
+
+
+def test_train_recipe_passes_every_field_of_the_recipe_on(small, monkeypatch):
+    vocab, tokens, val = small
+    seen = {}
+
+    def spy(model, train_iter, val_tokens, **kwargs):
+        seen.update(kwargs, train_iter=train_iter, val_tokens=val_tokens)
+        return History()
+
+    monkeypatch.setattr(training, "train", spy)
+    recipe = Recipe(8, 16, 3e-3, "adamw", 0.5, 0.01, 3, 60.0, schedule="cosine", ema_decay=0.9, sequential=True)
+    train_recipe(_model(len(vocab), hidden=8), tokens, val, recipe, seed=4, restore_best=True)
+    loader = seen["train_iter"]
+    assert isinstance(loader, WindowLoader) and loader.sequential and loader.generator.initial_seed() == 4
+    assert (loader.batch_size, loader.num_steps) == (8, 16) and loader.tokens is tokens
+    assert seen["val_tokens"] is val
+    expected = {"num_epochs": 3, "lr": 3e-3, "optimizer": "adamw", "clip": 0.5, "weight_decay": 0.01}
+    expected |= {"max_seconds": 60.0, "schedule": "cosine", "ema_decay": 0.9, "restore_best": True}
+    assert {k: seen[k] for k in expected} == expected
+
+
+# ---------------------------------------------------------------- the recipe's levers (issue 17)
+
+
+class _LearningRates(Callback):
+    """The optimizer's learning rate at the end of every epoch (the optimizer is caught as train makes it)."""
+
+    def __init__(self, monkeypatch):
+        self.opts: list[torch.optim.Optimizer] = []
+        self.lrs: list[float] = []
+        real = training.make_optimizer
+
+        def catching(*args, **kwargs):
+            self.opts.append(real(*args, **kwargs))
+            return self.opts[-1]
+
+        monkeypatch.setattr(training, "make_optimizer", catching)
+
+    def on_epoch_end(self, history: History) -> None:
+        self.lrs.append(self.opts[-1].param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_cosine_schedule_falls_to_zero_along_a_half_cosine(small, monkeypatch, schedule):
+    vocab, tokens, val = small
+    seen = _LearningRates(monkeypatch)
+    model = _model(len(vocab), hidden=8)
+    train(
+        model, WindowLoader(tokens[:2000], 8, 16), val, 4, 1e-2, "adam", callbacks=[seen], schedule=schedule, **_quiet()
+    )
+    if schedule == "constant":
+        assert seen.lrs == [1e-2] * 4
+    else:  # after epoch e of 4 the rate is lr * (1 + cos(pi * e / 4)) / 2: 0.854, 0.5, 0.146 and 0 times lr
+        want = [1e-2 * (1 + math.cos(math.pi * e / 4)) / 2 for e in (1, 2, 3, 4)]
+        assert seen.lrs == pytest.approx(want, abs=1e-9)
+        assert seen.lrs[-1] < 1e-9  # the run ends near a rate of 0
+
+
+def _step_weights(monkeypatch) -> list[dict[str, torch.Tensor]]:
+    """Record the model's weights after every optimisation step of the next run."""
+    snapshots: list[dict[str, torch.Tensor]] = []
+    real = training.optimize
+
+    def recording(model, *args, **kwargs):
+        for step in real(model, *args, **kwargs):
+            snapshots.append(copy.deepcopy(model.state_dict()))
+            yield step
+
+    monkeypatch.setattr(training, "optimize", recording)
+    return snapshots
+
+
+def _ema(snapshots: list[dict[str, torch.Tensor]], decay: float) -> dict[str, torch.Tensor]:
+    """The exponential moving average by hand: the first step's weights, then decay * avg + (1 - decay) * w."""
+    avg = {k: v.clone() for k, v in snapshots[0].items()}
+    for w in snapshots[1:]:
+        avg = {k: decay * avg[k] + (1 - decay) * w[k] for k in avg}
+    return avg
+
+
+def test_ema_scores_validation_on_the_average_and_the_model_ends_holding_it(small, monkeypatch):
+    vocab, tokens, val = small
+    steps = _step_weights(monkeypatch)
+    judged: list[dict[str, torch.Tensor]] = []
+    real_evaluate = training.evaluate_perplexity
+
+    def recording_evaluate(model, tokens, *args, **kwargs):
+        judged.append(copy.deepcopy(model.state_dict()))
+        return real_evaluate(model, tokens, *args, **kwargs)
+
+    monkeypatch.setattr(training, "evaluate_perplexity", recording_evaluate)
+    model = _model(len(vocab), hidden=8)
+    loader = WindowLoader(tokens[:1000], 8, 16)
+    h = train(model, loader, val, num_epochs=2, lr=1e-2, optimizer="adam", ema_decay=0.8, **_quiet())
+    per_epoch = len(loader)
+    assert len(steps) == 2 * per_epoch and len(judged) == 2
+    for epoch in (1, 2):  # validation judged the average of the steps so far, not the last step's weights
+        want = _ema(steps[: epoch * per_epoch], 0.8)
+        assert all(torch.allclose(judged[epoch - 1][k], want[k], atol=1e-6) for k in want)
+        assert not all(torch.allclose(judged[epoch - 1][k], steps[epoch * per_epoch - 1][k]) for k in want)
+    final = model.state_dict()
+    assert all(torch.allclose(final[k], _ema(steps, 0.8)[k], atol=1e-6) for k in final)  # the model holds it
+    assert h.val_ppl[-1] == pytest.approx(real_evaluate(model, val), rel=1e-6)
+
+
+def test_ema_with_restore_best_keeps_the_best_epochs_average(small, monkeypatch):
+    vocab, tokens, val = small
+    steps = _step_weights(monkeypatch)
+    scripted = iter([9.0, 5.0, 7.0])
+    monkeypatch.setattr(training, "evaluate_perplexity", lambda *args, **kwargs: next(scripted))
+    model = _model(len(vocab), hidden=8)
+    loader = WindowLoader(tokens[:1000], 8, 16)
+    train(model, loader, val, 3, 1e-2, "adam", ema_decay=0.5, restore_best=True, **_quiet())
+    want = _ema(steps[: 2 * len(loader)], 0.5)  # the average at the end of epoch 2, the best one
+    assert all(torch.allclose(model.state_dict()[k], want[k], atol=1e-6) for k in want)
+
+
+class _StateSeen(nn.Module):
+    """Wraps a language model and records whether each training call was given a state."""
+
+    def __init__(self, lm: nn.Module):
+        super().__init__()
+        self.lm, self.given = lm, []
+
+    def forward(self, tokens, state=None):
+        if self.training:
+            self.given.append(state is not None)
+        return self.lm(tokens, state)
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_a_sequential_recipe_carries_the_state_across_windows(small, sequential, kind):
+    vocab, tokens, val = small
+    model = _StateSeen(_model(len(vocab), kind, hidden=8))
+    recipe = Recipe(8, 16, 1e-2, "adam", num_epochs=2, sequential=sequential)
+    h = train_recipe(model, tokens[:2000], val, recipe)
+    per_epoch = len(WindowLoader(tokens[:2000], 8, 16))
+    assert len(model.given) == 2 * per_epoch and h.epochs == [1.0, 2.0]
+    if sequential:  # each epoch starts from a zero state, then every window continues the previous one
+        assert model.given == ([False] + [True] * (per_epoch - 1)) * 2
+    else:
+        assert not any(model.given)
+
+
+def test_lstm_language_model_learns(small):
+    vocab, tokens, val = small
+    model = _model(len(vocab), "lstm", hidden=32)
+    assert isinstance(model.rnn, nn.LSTM)
+    start = evaluate_perplexity(model, val)
+    h = train(model, WindowLoader(tokens, 16, 32), val, 3, 1e-2, "adam", **_quiet())
+    assert h.val_ppl[-1] < 0.75 * start and h.val_ppl[-1] < h.val_ppl[0] and h.val_ppl[-1] < 20
