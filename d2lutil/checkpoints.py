@@ -139,11 +139,12 @@ def check_manifest(manifest: Any, where: str = "the manifest") -> None:
                 _is_number(manifest[key]) and manifest[key] >= 0,
                 f"'{key}' must be a number >= 0, got {show(manifest[key])}",
             )
-    if "val_ppl" in manifest:
-        need(
-            _is_number(manifest["val_ppl"]) and manifest["val_ppl"] >= 1,
-            f"'val_ppl' must be a number >= 1, got {show(manifest['val_ppl'])}",
-        )
+    for key in ("val_ppl", "test_ppl"):
+        if key in manifest:
+            need(
+                _is_number(manifest[key]) and manifest[key] >= 1,
+                f"'{key}' must be a number >= 1, got {show(manifest[key])}",
+            )
     for key in ("device", "torch", "trained_on", "note"):
         if key in manifest:
             need(isinstance(manifest[key], str), f"'{key}' must be a str, got {show(manifest[key])}")
