@@ -121,6 +121,24 @@ def test_resaving_replaces_the_old_pair(saved, vocab):
     assert _same_weights(load_checkpoint(manifest_path)[0], other)
 
 
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_every_kind_round_trips_with_its_embedding_dropout(tmp_path, vocab, kind):
+    """An LSTM (and the others) saved with embed_dropout comes back bit-exact, embed_dropout in the manifest."""
+    args = dict(ARGS, kind=kind, embed_dropout=0.25)
+    model = _model(vocab, **args)
+    path = save_checkpoint(model, vocab, tmp_path / kind, args, val_ppl=4.0, test_ppl=4.5)
+    manifest = json.loads(path.read_text())
+    assert manifest["model"] == dict(args, vocab_size=len(vocab)) and manifest["model"]["embed_dropout"] == 0.25
+    assert (manifest["val_ppl"], manifest["test_ppl"]) == (4.0, 4.5)
+    loaded, _, _ = load_checkpoint(path)
+    assert _same_weights(loaded, model) and loaded.embed_dropout.p == 0.25
+    assert isinstance(loaded.rnn, type(model.rnn))
+    tokens = torch.tensor([vocab[list("the time")]])
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(loaded(tokens)[0], model(tokens)[0])
+
+
 def test_recipe_defaults_to_empty(tmp_path, vocab):
     path = save_checkpoint(_model(vocab), vocab, tmp_path / "bare", ARGS)
     assert load_checkpoint(path)[2]["recipe"] == {}
@@ -176,7 +194,7 @@ def test_truncated_weights(saved):
         load_checkpoint(manifest_path)
 
 
-@pytest.mark.parametrize("name", ["gru_lm", "rnn_lm"])
+@pytest.mark.parametrize("name", ["gru_lm", "lstm_lm", "rnn_lm"])
 def test_a_letter_swapped_in_a_shipped_vocabulary_is_refused(name, tmp_path):
     if not (PRETRAINED_DIR / f"{name}.json").is_file():
         pytest.skip(f"no shipped {name} in this checkout")
@@ -194,7 +212,9 @@ def test_a_letter_swapped_in_a_shipped_vocabulary_is_refused(name, tmp_path):
 # ---------------------------------------------------------------- the weights must fit the described model
 
 
-@pytest.mark.parametrize("change", [{"hidden_size": 32}, {"num_layers": 1}, {"kind": "rnn"}, {"embed_size": None}])
+@pytest.mark.parametrize(
+    "change", [{"hidden_size": 32}, {"num_layers": 1}, {"kind": "rnn"}, {"kind": "lstm"}, {"embed_size": None}]
+)
 def test_a_consistent_manifest_for_another_model_shape(saved, change):
     """A writer that re-digested a wrong model description: the header's shapes catch it."""
     _, manifest_path = saved
@@ -244,7 +264,7 @@ DAMAGE = {
     "model is a list": lambda m: m.update(model=[1, 2]),
     "model has an unknown key": lambda m: m["model"].update(bias=True),
     "kind is a number": lambda m: m["model"].update(kind=3),
-    "kind is unknown": lambda m: m["model"].update(kind="lstm"),
+    "kind is unknown": lambda m: m["model"].update(kind="transformer"),
     "hidden_size is a str": lambda m: m["model"].update(hidden_size="16"),
     "hidden_size is a bool": lambda m: m["model"].update(hidden_size=True),
     "hidden_size is a float": lambda m: m["model"].update(hidden_size=16.0),
@@ -254,6 +274,9 @@ DAMAGE = {
     "embed_size is 0": lambda m: m["model"].update(embed_size=0),
     "dropout is 1": lambda m: m["model"].update(dropout=1.0),
     "dropout is a str": lambda m: m["model"].update(dropout="0.1"),
+    "embed_dropout is 1": lambda m: m["model"].update(embed_dropout=1.0),
+    "embed_dropout is negative": lambda m: m["model"].update(embed_dropout=-0.1),
+    "embed_dropout is a str": lambda m: m["model"].update(embed_dropout="0.1"),
     "vocab_size is not len(vocab)": lambda m: m["model"].update(vocab_size=99),
     "vocab is a str": lambda m: m.update(vocab="abc"),
     "vocab holds a number": lambda m: m["vocab"].append(7),
@@ -266,6 +289,9 @@ DAMAGE = {
     "digest is a number": lambda m: m.update(digest=123),
     "val_ppl is a str": lambda m: m.update(val_ppl="4.2"),
     "val_ppl below 1": lambda m: m.update(val_ppl=0.5),
+    "test_ppl is a str": lambda m: m.update(test_ppl="3.7"),
+    "test_ppl below 1": lambda m: m.update(test_ppl=0.9),
+    "test_ppl is null": lambda m: m.update(test_ppl=None),
     "train_seconds negative": lambda m: m.update(train_seconds=-1),
     "device is a number": lambda m: m.update(device=0),
 }
@@ -482,12 +508,16 @@ def test_load_bad_arguments(saved, kwargs, error, message):
         ({"model_args": ["gru"]}, TypeError, "model_args must be a dict"),
         ({"model_args": dict(ARGS, hidden_size=32)}, ValueError, r"the model given \(check model_args\) does not fit"),
         ({"model_args": dict(ARGS, vocab_size=3)}, ValueError, "model_args has vocab_size=3 but the vocabulary has"),
-        ({"model_args": dict(ARGS, kind="lstm")}, ValueError, "model_args.*does not describe a model build_lm"),
+        ({"model_args": dict(ARGS, kind="lstm_cell")}, ValueError, "model_args.*does not describe a model build_lm"),
+        ({"model_args": dict(ARGS, kind="lstm")}, ValueError, r"model_args\) does not fit.*\(48, 8\) vs \(64, 8\)"),
+        ({"model_args": dict(ARGS, embed_dropout=1.0)}, ValueError, r"'model.embed_dropout' must be a number in \["),
         ({"model_args": dict(ARGS, colour="red")}, ValueError, r"unknown argument\(s\) \['colour'\]"),
         ({"digest": "x"}, ValueError, r"\['digest'\] are written by save_checkpoint itself"),
         ({"vocab_extra": {"x": float("nan")}}, ValueError, r"'vocab_extra' = .*cannot be stored as JSON"),
         ({"val_ppl": float("inf")}, ValueError, r"'val_ppl' = inf .*cannot be stored as JSON"),
         ({"val_ppl": 0.5}, ValueError, r"'val_ppl' must be a number >= 1"),
+        ({"test_ppl": 0.5}, ValueError, r"'test_ppl' must be a number >= 1"),
+        ({"test_ppl": "3.7"}, ValueError, r"'test_ppl' must be a number >= 1, got '3.7'"),
         ({"recipe": [1]}, ValueError, r"'recipe' must be an object"),
     ],
 )

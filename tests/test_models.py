@@ -331,6 +331,51 @@ def test_build_lm_deep_nn_gru():
     assert model(torch.zeros(2, 5, dtype=torch.long))[1].shape == (3, 2, 8)
 
 
+@pytest.mark.parametrize("embed_size", [None, 6])
+def test_build_lm_lstm_carries_hidden_and_cell_state(embed_size):
+    torch.manual_seed(0)
+    model = build_lm("lstm", vocab_size=11, hidden_size=8, num_layers=2, embed_size=embed_size, dropout=0.2)
+    assert isinstance(model.rnn, nn.LSTM) and model.rnn.num_layers == 2 and model.rnn.dropout == 0.2
+    model.eval()
+    tokens = torch.randint(0, 11, (3, 5))
+    logits, (h, c) = model(tokens)
+    assert logits.shape == (3, 5, 11) and h.shape == c.shape == (2, 3, 8)
+    logits2, _ = model(tokens[:, 3:], model(tokens[:, :3])[1])  # the (h, c) pair carries across calls
+    torch.testing.assert_close(logits2, logits[:, 3:], atol=1e-5, rtol=1e-5)
+
+
+def test_lstm_and_gru_parameter_counts():
+    """4 blocks of weights for an LSTM, 3 for a GRU: 4 (h (d + h) + 2 h) against 3 (...) per layer."""
+    d, h, v = 6, 8, 11
+    for kind, blocks in (("lstm", 4), ("gru", 3), ("rnn", 1)):
+        model = build_lm(kind, vocab_size=v, hidden_size=h, embed_size=d)
+        layer = blocks * (h * (d + h) + 2 * h)
+        assert sum(p.numel() for p in model.rnn.parameters()) == layer
+        assert sum(p.numel() for p in model.parameters()) == layer + v * d + h * v + v
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_embed_dropout_drops_the_layers_inputs_in_training_only(kind):
+    torch.manual_seed(0)
+    model = build_lm(kind, vocab_size=11, hidden_size=8, embed_size=64, embed_dropout=0.5)
+    seen: list[torch.Tensor] = []
+    model.rnn.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    tokens = torch.randint(0, 11, (4, 10))
+    clean = model.embed(tokens)  # (T, B, 64)
+    model.train()
+    model(tokens)
+    dropped = seen[-1]
+    zeroed = float((dropped == 0).float().mean())
+    assert 0.4 < zeroed < 0.6  # about half of the inputs dropped
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], 2 * clean[kept])  # the rest scaled by 1 / (1 - p)
+    model.eval()
+    model(tokens)
+    torch.testing.assert_close(seen[-1], clean)  # no dropout when evaluating
+    plain = build_lm(kind, vocab_size=11, hidden_size=8, embed_size=64)
+    assert plain.embed_dropout.p == 0.0 and model.embed_dropout.p == 0.5
+
+
 def test_one_hot_input_is_one_hot():
     model = build_lm("gru_scratch", vocab_size=5, hidden_size=3)
     X = model.embed(torch.tensor([[0, 4, 2]]))
@@ -397,8 +442,10 @@ def test_tokens_wrong_shape_or_dtype(tokens):
 
 
 def test_build_lm_bad_arguments():
-    with pytest.raises(ValueError, match="unknown kind 'lstm'.*'gru_scratch'"):
-        build_lm("lstm", vocab_size=10, hidden_size=4)
+    with pytest.raises(ValueError, match="unknown kind 'gru_lstm'.*'gru', 'lstm', 'rnn', 'gru_scratch'"):
+        build_lm("gru_lstm", vocab_size=10, hidden_size=4)
+    with pytest.raises(ValueError, match="one layer"):
+        build_lm("rnn_scratch", vocab_size=10, hidden_size=4, num_layers=2)
     with pytest.raises(ValueError, match="one layer"):
         build_lm("gru_scratch", vocab_size=10, hidden_size=4, num_layers=2)
 
