@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 V = Vocab("abcdefgh ")
 TOKENS = torch.randint(1, len(V), (600,), generator=torch.Generator().manual_seed(0))
-BOOK = TimeMachine(V, TOKENS[:500], TOKENS[500:])
+BOOK = TimeMachine(V, TOKENS[:450], TOKENS[450:550], TOKENS[550:])
 Case = tuple[str, Callable[[], Any], type[Exception], str]
 
 
@@ -211,7 +211,7 @@ BAD: list[Case] = [
     # lm_trial(data, kind, ...) - refused before any training
     ("lm_trial data='x'", lambda: _lm_trial(data="x"), TypeError, r"data must be the book's TimeMachine"),
     ("lm_trial kind=3", lambda: _lm_trial(kind=3), TypeError, r"kind must be a build_lm kind"),
-    ("lm_trial kind='lstm'", lambda: _lm_trial(kind="lstm"), ValueError, r"unknown kind 'lstm'"),
+    ("lm_trial kind='LSTM'", lambda: _lm_trial(kind="LSTM"), ValueError, r"unknown kind 'LSTM'"),
     ("lm_trial kind batch_first", lambda: _lm_trial(kind=nn.GRU(10, 4, batch_first=True)), ValueError, r"batch_f"),
     ("lm_trial hidden_size=0", lambda: _lm_trial(hidden_size=0), ValueError, r"hidden_size"),
     ("lm_trial batch_size='4'", lambda: _lm_trial(batch_size="4"), TypeError, r"batch_size"),
