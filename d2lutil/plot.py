@@ -26,13 +26,13 @@ def in_notebook() -> bool:
 
 
 def plot_history(history: History, title: str = "", ax: Any = None) -> Figure:
-    """Training and held-out perplexity against epochs, on one labelled figure."""
+    """Training and validation perplexity against epochs, on one labelled figure."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.5, 3.5))
     else:
         fig = ax.figure
     ax.plot(history.epochs, history.train_ppl, "-o", ms=3, label="training")
-    ax.plot(history.epochs, history.val_ppl, "-s", ms=3, label="held out (last 10% of the book)")
+    ax.plot(history.epochs, history.val_ppl, "-s", ms=3, label="validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel("perplexity")
     ax.set_yscale("log")
@@ -40,7 +40,7 @@ def plot_history(history: History, title: str = "", ax: Any = None) -> Figure:
     ax.legend()
     if history.val_ppl:
         title = f"{title}: " if title else ""
-        ax.set_title(f"{title}held-out perplexity {history.val_ppl[-1]:.2f} after {history.epochs[-1]:.0f} epochs")
+        ax.set_title(f"{title}validation perplexity {history.val_ppl[-1]:.2f} after {history.epochs[-1]:.0f} epochs")
     fig.tight_layout()
     return fig
 

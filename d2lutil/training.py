@@ -59,7 +59,7 @@ class History:
 
     def summary(self) -> str:
         return (
-            f"train perplexity {self.train_ppl[-1]:.2f}, held-out perplexity {self.val_ppl[-1]:.2f} "
+            f"train perplexity {self.train_ppl[-1]:.2f}, validation perplexity {self.val_ppl[-1]:.2f} "
             f"(best {self.best_val_ppl:.2f}), {self.tokens / max(self.train_seconds, 1e-9):,.0f} tokens/s, "
             f"{self.train_seconds:.1f} s of training"
         )

@@ -64,7 +64,7 @@ def test_perplexity_falls(small, kind, optimizer, lr, sequential):
     assert h.train_seconds > 0 and all(t > 0 for t in h.tokens_per_s)
     assert h.best_val_ppl == min(h.val_ppl)
     assert math.isclose(evaluate_perplexity(model, val), h.val_ppl[-1], rel_tol=1e-6)
-    assert "held-out perplexity" in h.summary() and "tokens/s" in h.summary()
+    assert "validation perplexity" in h.summary() and "tokens/s" in h.summary()
 
 
 def test_training_is_seeded(small):
@@ -237,7 +237,8 @@ def test_plot_history_is_labelled():
     fig = plot_history(h, "GRU")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "perplexity"
-    assert "7.50" in ax.get_title() and ax.get_legend() is not None
+    assert "validation perplexity 7.50" in ax.get_title() and ax.get_legend() is not None
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training", "validation"]
 
 
 class _Recorder(Callback):
