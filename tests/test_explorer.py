@@ -14,7 +14,7 @@ import torch
 import traitlets
 
 import d2lutil
-from d2lutil.data import Vocab, preprocess
+from d2lutil.data import Vocab, load_corpus_time_machine, preprocess
 from d2lutil.explorer import GateExplorer, held_out_passages, trace_passage
 from d2lutil.explorer.trace import add_connectivity, dequantise, quantise
 from d2lutil.gates import saturation, trace_gates
@@ -216,8 +216,11 @@ def test_saved_page_is_self_contained(explorer, tmp_path):
         assert len(trace["gates"]) == 4 * -(-2 * 2 * len(text) * 24 // 3)  # base64 of the bytes
 
 
-def test_default_passages_come_from_the_held_out_text(time_machine):
-    held_out = "".join(time_machine.vocab.to_tokens(time_machine.val_tokens.tolist()))
+def test_default_passages_come_from_the_books_last_tenth(time_machine):
+    corpus, _ = load_corpus_time_machine()
+    test = time_machine.test_tokens
+    assert len(test) == len(corpus) - round(0.9 * len(corpus)) and torch.equal(corpus[-len(test) :], test)
+    held_out = "".join(time_machine.vocab.to_tokens(test.tolist()))
     passages = held_out_passages(length=300, count=2)
     assert len(passages) == 2
     for text in passages.values():

@@ -204,10 +204,11 @@ def dequantise(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def held_out_passages(length: int = 600, count: int = 3, data_dir: Any = None) -> dict[str, str]:
-    """``count`` passages of about ``length`` characters from the held-out last 10% of the book,
-    each starting at a word, keyed by a label that says where they come from."""
+    """``count`` passages of about ``length`` characters from the book's last 10% (its test part:
+    never trained on, never used to choose anything), each starting at a word, keyed by a label
+    that says where they come from (character offsets within that part)."""
     data = load_time_machine(data_dir)
-    text = "".join(data.vocab.to_tokens(data.val_tokens.tolist()))
+    text = "".join(data.vocab.to_tokens(data.test_tokens.tolist()))
     passages = {}
     for k in range(count):
         start = (len(text) - length) * (k + 1) // (count + 1)
