@@ -16,6 +16,7 @@ import traitlets
 import d2lutil
 from d2lutil.data import Vocab, load_corpus_time_machine, preprocess
 from d2lutil.explorer import GateExplorer, held_out_passages, trace_passage
+from d2lutil.explorer.__main__ import page_title
 from d2lutil.explorer.trace import add_connectivity, dequantise, quantise
 from d2lutil.gates import saturation, trace_gates
 
@@ -225,3 +226,10 @@ def test_default_passages_come_from_the_books_last_tenth(time_machine):
     assert len(passages) == 2
     for text in passages.values():
         assert text in held_out and 200 < len(text) <= 300 and not text.startswith(" ")
+
+
+def test_the_page_title_gives_the_test_perplexity_when_the_manifest_has_one():
+    manifest = {"model": {"num_layers": 2, "hidden_size": 512}, "val_ppl": 3.61}
+    assert page_title("gru_lm", manifest) == "Gate explorer: gru_lm, a 2-layer GRU of 512 units"
+    manifest["test_ppl"] = 3.876
+    assert page_title("gru_lm", manifest) == "Gate explorer: gru_lm, a 2-layer GRU of 512 units (test perplexity 3.88)"

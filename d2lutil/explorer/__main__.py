@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from d2lutil.checkpoints import load_checkpoint
 from d2lutil.explorer.trace import held_out_passages
 from d2lutil.explorer.widget import GateExplorer
+
+
+def page_title(name: str, manifest: dict[str, Any]) -> str:
+    """The page's title: the checkpoint, its size and, when its manifest records one, its test
+    perplexity (``test_ppl``, on the book's last 10%; not ``val_ppl``, which chose the epoch)."""
+    spec = manifest["model"]
+    title = f"Gate explorer: {name}, a {spec['num_layers']}-layer GRU of {spec['hidden_size']} units"
+    if manifest.get("test_ppl") is not None:
+        title += f" (test perplexity {manifest['test_ppl']:.2f})"
+    return title
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,13 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=3, help="how many held-out passages (default 3)")
     args = parser.parse_args(argv)
     model, vocab, manifest = load_checkpoint(args.checkpoint)
-    spec = manifest["model"]
     explorer = GateExplorer(model, vocab, held_out_passages(args.length, args.count), context=args.context)
-    title = (
-        f"Gate explorer: {args.checkpoint}, a {spec['num_layers']}-layer GRU of {spec['hidden_size']} units "
-        f"(held-out perplexity {manifest['val_ppl']:.2f})"
-    )
-    path = explorer.save_html(args.save, title=title)
+    path = explorer.save_html(args.save, title=page_title(args.checkpoint, manifest))
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB, {len(explorer.passages)} passages)")
 
 
