@@ -347,6 +347,25 @@ def _drag_first_slider(page, box, index: int, shots: Path, report: Report) -> No
     report.sliders_checked += 1
 
 
+@contextlib.contextmanager
+def _checked_page(page, context, shots: Path, report: Report, lab: Lab | None = None) -> Iterator[None]:
+    """Around a page's checks: a screenshot of the page if they fail; then, whatever happened, the
+    screenshots listed (CI logs name them), the browser context closed and the lab's kernels stopped."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _shot(page, shots / "page_on_failure.png", report)
+        raise
+    finally:
+        for path in report.screenshots:
+            print(f"screenshot: {path}")
+        with contextlib.suppress(Exception):
+            context.close()
+        if lab is not None:
+            lab.shutdown_kernels()
+
+
 def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: float) -> Report:
     """Open ``rel`` (relative to the server's root) in a fresh page, run all cells and check it."""
     report = Report(rel)
@@ -363,7 +382,7 @@ def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: flo
     )
     page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
     start = time.monotonic()
-    try:
+    with _checked_page(page, context, shots, report, lab):
         workspace = re.sub(r"\W", "-", Path(rel).stem)
         page.goto(lab.url(f"/lab/workspaces/{workspace}/tree/{rel}?reset"), wait_until="domcontentloaded")
         page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=120_000)
@@ -445,16 +464,6 @@ def run_notebook_in_lab(lab: Lab, browser, rel: str, shots: Path, timeout_s: flo
         if real_errors:
             problems.append("JavaScript errors in the page:\n" + "\n".join(real_errors))
         assert not problems, f"{rel}:\n- " + "\n- ".join(problems)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            _shot(page, shots / "page_on_failure.png", report)
-        raise
-    finally:
-        for path in report.screenshots:
-            print(f"screenshot: {path}")
-        with contextlib.suppress(Exception):
-            context.close()
-        lab.shutdown_kernels()
     return report
 
 
@@ -685,7 +694,7 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium) -> None:
     page = context.new_page()
     page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
     page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
-    try:
+    with _checked_page(page, context, shots, report, lab_copy):
         url = lab_copy.url("/lab/workspaces/explorer/tree/explorer_check.ipynb?reset")
         page.goto(url, wait_until="domcontentloaded")
         page.wait_for_function(
@@ -725,16 +734,6 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium) -> None:
         if errors:
             problems.append("JavaScript errors in the page:\n" + "\n".join(errors))
         assert not problems, "\n".join(problems)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            _shot(page, shots / "page_on_failure.png", report)
-        raise
-    finally:
-        for path in report.screenshots:
-            print(f"screenshot: {path}")
-        with contextlib.suppress(Exception):
-            context.close()
-        lab_copy.shutdown_kernels()
 
 
 def _small_explorer_page(folder: Path) -> tuple[Path, dict]:
@@ -786,7 +785,7 @@ def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> No
     page = context.new_page()
     page.on("pageerror", lambda err: report.console_errors.append(f"page error: {err}"))
     page.on("console", lambda m: report.console_errors.append(m.text) if m.type == "error" else None)
-    try:
+    with _checked_page(page, context, shots, report):
         page.goto(path.as_uri())
         root = page.locator(".gx").first
         root.locator(".gx-text span").first.wait_for(timeout=30_000)
@@ -814,7 +813,3 @@ def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> No
         if report.console_errors:
             problems.append("JavaScript errors in the page:\n" + "\n".join(report.console_errors))
         assert not problems, "\n".join(problems)
-    finally:
-        for shot in report.screenshots:
-            print(f"screenshot: {shot}")
-        context.close()
