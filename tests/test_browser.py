@@ -519,7 +519,7 @@ _LATENCY_JS = """() => {
   window.__gx = [];
   const kinds = [['.gx-unit', 'input', 'unit'], ['.gx-first', 'input', 'window'],
                  ['.gx-width', 'input', 'window'], ['.gx-gate', 'click', 'gate'],
-                 ['.gx-layer', 'change', 'layer'], ['.gx-text span', 'mouseover', 'hover']];
+                 ['.gx-layer', 'change', 'layer'], ['.gx-chars', 'mousemove', 'hover']];
   for (const [selector, type, name] of kinds) {
     let entry = null;
     document.addEventListener(type, (e) => {
@@ -543,16 +543,51 @@ _LATENCY_JS = """() => {
 
 # What the explorer shows, read from the page: enough to tell that a move changed the drawing.
 _DRAWN_JS = """(root) => ({
-  text: [...root.querySelectorAll('.gx-text span')].slice(0, 200).map(s => s.style.backgroundColor).join('|'),
+  text: root.querySelector('.gx-paint').toDataURL(),
   heat: root.querySelector('.gx-heat').toDataURL(),
   scatter: root.querySelector('.gx-scatter').toDataURL(),
   status: root.querySelector('.gx-status').innerText,
   hover: root.querySelector('.gx-hover').innerText,
   green: [...root.querySelectorAll('.gx-hover span')].filter(s => s.style.background.includes('0, 140, 0')).length,
-  passage: [...root.querySelectorAll('.gx-text span')].map(s => s.textContent).join(''),
+  passage: root.querySelector('.gx-chars').textContent,
   unit: +root.querySelector('.gx-unit').value,
   ranked: [...root.querySelectorAll('.gx-ranked option')].map(o => +o.value).filter(v => v >= 0),
 })"""
+
+
+# The centre of character i of the passage (from the text's own layout, scrolled into view), and
+# the colour the canvas under the text shows there.
+_CHAR_JS = """(root, i) => {
+  const chars = root.querySelector('.gx-chars');
+  const range = document.createRange();
+  range.setStart(chars.firstChild, i);
+  range.setEnd(chars.firstChild, i + 1);
+  let r = range.getBoundingClientRect();
+  const box = root.querySelector('.gx-text');
+  box.scrollIntoView({block: 'nearest'});
+  const view = box.getBoundingClientRect();
+  if (r.top < view.top || r.bottom > view.bottom) {
+    box.scrollTop += r.top - view.top - 20;
+  }
+  r = range.getBoundingClientRect();
+  const paint = root.querySelector('.gx-paint');
+  const p = paint.getBoundingClientRect();
+  const dpr = paint.width / p.width;
+  const [x, y] = [r.left + r.width / 2, r.top + r.height / 2];
+  const rgb = [...paint.getContext('2d').getImageData((x - p.left) * dpr, (y - p.top) * dpr, 1, 1).data.slice(0, 3)];
+  return {x, y, rgb};
+}"""
+
+
+def _hover_char(page, root, i: int) -> dict:
+    """Move the mouse onto character i of the passage; returns where it is (x, y) and its colour (rgb)."""
+    at = root.evaluate(_CHAR_JS, i)
+    page.mouse.move(at["x"], at["y"])
+    return at
+
+
+def _wait_for_passage(page, timeout_ms: float) -> None:
+    page.wait_for_function("() => document.querySelector('.gx-chars')?.textContent.length > 0", timeout=timeout_ms)
 
 
 def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[str, list[float]]:
@@ -594,10 +629,10 @@ def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[s
     for _ in range(moves):
         page.keyboard.press("ArrowRight")
         state = changed(state, ["heat"], "a window move")
-    spans = root.locator(".gx-text span")
     for i in range(moves):
-        spans.nth(20 + 7 * i).hover()
-        state = changed(state, ["hover"], "a hover")
+        _hover_char(page, root, 20 + 7 * i)
+        state = changed(state, ["hover", "text"], "a hover")
+        assert state["hover"].startswith(f"step {20 + 7 * i} "), f"hovering character {20 + 7 * i}: {state['hover']!r}"
         assert state["green"] > 0, "hovering a character showed no connectivity"
     # Ranking: choosing the top unit for word starts moves the unit there.
     root.locator(".gx-feature").select_option("word start")
@@ -672,7 +707,14 @@ _EXPLORER_NOTEBOOK = {
                 "explorer = GateExplorer(model, vocab, held_out_passages(400, 2), context=16)\n",
                 "explorer",
             ],
-        }
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["print('kernel sees', explorer.unit, explorer.gate, explorer.layer, explorer.window)"],
+        },
     ],
     "metadata": {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -704,11 +746,28 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium) -> None:
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
         root = page.locator(".jp-OutputArea-output .gx").first
-        root.locator(".gx-text span").first.wait_for(timeout=300_000)
+        _wait_for_passage(page, 300_000)
         _wait_for_run(page, NOTEBOOK_TIMEOUT_S)  # connectivity follows the gates
         _shot(page, shots / "opened.png", report)
         times = _drive_explorer(page, root)
         _shot(page, shots / "after_moves.png", report)
+        # The view state reached the kernel (sent once the reader pauses): run the second cell again.
+        page.wait_for_timeout(1000)
+        view = root.evaluate(
+            """(root) => [+root.querySelector('.gx-unit').value, root.querySelector('.gx-gate.gx-on').dataset.gate,
+                         +root.querySelector('.gx-layer').value, +root.querySelector('.gx-first').value,
+                         +root.querySelector('.gx-width').value]"""
+        )
+        expected = f"kernel sees {view[0]} {view[1]} {view[2]} [{view[3]}, {view[3] + view[4] - 1}]"
+        cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1)
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            "(e) => document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[1].querySelector("
+            "'.jp-OutputArea-output')?.innerText.trim() === e",
+            arg=expected,
+            timeout=60_000,
+        )
         # A new passage from the dropdown: traced by the kernel.
         before = root.evaluate(_DRAWN_JS)["passage"]
         root.locator(".gx-passage").select_option(index=1)
@@ -717,8 +776,7 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium) -> None:
         root.locator(".gx-textbox").fill("The Time Machine, 1895: a story.")
         root.locator(".gx-trace").click()
         page.wait_for_function(
-            "() => [...document.querySelectorAll('.gx-text span')].map(s => s.textContent).join('')"
-            " === 'the time machine a story '",
+            "() => document.querySelector('.gx-chars').textContent === 'the time machine a story '",
             timeout=120_000,
         )
         root.locator(".gx-textbox").fill("1895 !!")
@@ -788,7 +846,7 @@ def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> No
     with _checked_page(page, context, shots, report):
         page.goto(path.as_uri())
         root = page.locator(".gx").first
-        root.locator(".gx-text span").first.wait_for(timeout=30_000)
+        _wait_for_passage(page, 30_000)
         assert root.locator(".gx-trace").is_disabled() and "no Python kernel" in root.inner_text()
         _shot(page, shots / "opened.png", report)
         if data is not None:  # the ranking in the page is NumPy's Pearson r over the same bytes
@@ -800,10 +858,19 @@ def test_saved_explorer_page_works_offline(which: str, chromium, tmp_path) -> No
             r = np.array([np.corrcoef(z[:, u], spaces)[0, 1] if z[:, u].std() > 0 else 0.0 for u in range(z.shape[1])])
             expected = list(np.argsort(-np.abs(r), kind="stable")[:12])
             assert root.evaluate(_DRAWN_JS)["ranked"] == expected
+            # the canvas shows each space's gate value in the palette's colour, under that space
+            unit, palette = data["state"]["unit"], meta["palette"]
+            for t in [t for t, c in enumerate(meta["text"]) if c == " "][:8]:
+                shown = root.evaluate(_CHAR_JS, t)["rgb"]
+                hex_colour = palette[int(gates[data["state"]["layer"], "zr".index(data["state"]["gate"]), t, unit])]
+                assert shown == [int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)], f"space {t}: {shown}"
         times = _drive_explorer(page, root, trained=data is None)
-        root.locator(".gx-text span").nth(30).hover()
+        at = _hover_char(page, root, 30)
         _shot(page, shots / "hover_connectivity.png", report)
         passage = root.evaluate(_DRAWN_JS)["passage"]
+        page.mouse.dblclick(at["x"], at["y"])  # the text over the canvas is real text: a reader can select it
+        word = page.evaluate("() => getSelection().toString()")
+        assert word.strip() and word in passage, f"double-clicking the passage selected {word!r}"
         root.locator(".gx-passage").select_option(index=1)
         assert root.evaluate(_DRAWN_JS)["passage"] != passage, "choosing another passage did not change the text"
         print(_timing_table(f"saved explorer page, {which} ({path.stat().st_size / 1e6:.2f} MB)", times))

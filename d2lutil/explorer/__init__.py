@@ -3,8 +3,10 @@
 * :mod:`~d2lutil.explorer.trace`: tracing a passage once (gates of every unit and layer,
   saturation, predictions, connectivity) and the byte encoding sent to the browser;
 * :mod:`~d2lutil.explorer.widget`: :class:`GateExplorer`, the anywidget the notebook displays;
-* ``explorer.js`` (the view, its controls and the text) and ``figures.js`` (the heatmap and the
-  scatter on canvas): the front end, which draws everything and handles every move in the browser;
+* the front end, which draws everything and handles every move in the browser, one ES module
+  joined from ``common.js`` (names, styles, helpers), ``passage.js`` (the coloured text on canvas),
+  ``figures.js`` (the heatmap and the scatter), ``ranking.js`` (units ranked by a text feature)
+  and ``explorer.js`` (the controls, the state and what each move redraws);
 * :mod:`~d2lutil.explorer.page`: :meth:`GateExplorer.save_html`'s self-contained page.
 
 ``python -m d2lutil.explorer --save PATH`` writes the page for the shipped model ``gru_lm``.

@@ -1,83 +1,24 @@
-// The gate explorer's front end: an anywidget ES module, plain DOM and canvas, no dependencies.
+// The explorer's view: its controls, its state and what each move redraws (the parts are listed
+// in common.js).
 //
 // It draws one traced passage from the widget's model (traits set by d2lutil/explorer/widget.py):
 // meta (JSON), gates ((L, 2, T, h) bytes, value = byte / 255) and conn ((T, k) bytes, each row
 // relative to its largest entry, meta.conn_scale). Every move that needs no new tracing (unit,
 // gate, layer, window, hover, ranking) is drawn here at once, in the event handler; the choice is
-// then written back to the model so that the kernel (when there is one) sees it. A new passage is
-// asked of the kernel. The figures (paintHeatmap, paintScatter, canvas) come from figures.js, joined
-// before this file into one module; a saved page joins static.js after it, a model without a kernel.
+// then written back to the model, after the frame is painted, so that the kernel (when there is
+// one) sees it. A new passage is asked of the kernel.
 
-const NAMES = { z: "update gate Z", r: "reset gate R" };
-const MEANING = {
-  z: "blue = 0 (the new state takes the candidate), red = 1 (the unit keeps its old state)",
-  r: "blue = 0 (the candidate ignores the old state), red = 1 (the candidate uses it fully)",
-};
-const SYMBOL = (c) => (c === " " ? "\u00b7" : c);
-const CSS = `
-.gx { font: 13px/1.45 system-ui, sans-serif; color: #222; max-width: 920px; }
-.gx-row { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0; }
-.gx label { display: inline-flex; gap: 6px; align-items: center; }
-.gx button.gx-on { background: #444; color: #fff; }
-.gx button { border: 1px solid #888; background: #f4f4f4; padding: 2px 10px; border-radius: 3px; cursor: pointer; }
-.gx textarea { width: 98%; height: 44px; font: 12px monospace; }
-.gx-msg { color: #b00; font-weight: bold; }
-.gx-dim { color: #555; }
-.gx-text { font: 14px/1.7 monospace; white-space: pre-wrap; word-break: break-all; max-height: 190px;
-  overflow-y: auto; border: 1px solid #ccc; padding: 6px; }
-.gx-text span { cursor: default; }
-.gx select.gx-ranked { width: 300px; }
-.gx select.gx-passage { width: 300px; }
-.gx-text, .gx-hover, .gx-status { contain: content; }
-.gx-hover { font: 13px monospace; min-height: 2.9em; margin: 4px 0; }
-.gx-hover span { padding: 1px 0; }
-.gx-figs { display: flex; flex-wrap: wrap; gap: 8px; }
-.gx canvas { border: 1px solid #eee; }
-`;
-
-function make(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-/** The bytes of a Bytes trait, whatever the widget manager hands over. */
-function bytesOf(value) {
-  if (!value) return new Uint8Array(0);
-  if (value instanceof Uint8Array) return value;
-  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  return new Uint8Array(0);
-}
-
-function luminance(hex) {
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
-  return 0.299 * r + 0.587 * g + 0.114 * b;
-}
-
-/** Indicator features of every character of text, each a Float32Array of length T. */
-function textFeatures(text) {
-  const T = text.length;
-  const f = { space: new Float32Array(T), "word start": new Float32Array(T), vowel: new Float32Array(T) };
-  for (let t = 0; t < T; t++) {
-    const c = text[t];
-    f.space[t] = c === " " ? 1 : 0;
-    f["word start"][t] = c !== " " && (t === 0 || text[t - 1] === " ") ? 1 : 0;
-    f.vowel[t] = "aeiou".includes(c) ? 1 : 0;
-  }
-  return f;
-}
-
+const SYNC_AFTER_MS = 250; // the view state goes to the model this long after the last move
 
 class Explorer {
   constructor(model, root) {
     this.model = model;
     this.root = root;
-    this.serial = ""; // which trace the spans and caches belong to
+    this.serial = ""; // which trace the text, the ranking and the scatter's cache belong to
     this.unsent = null; // view state chosen here and not yet written to the model
     this.hover = -1;
-    this.rankCache = new Map();
-    this.pointCache = new Map();
+    this.ranks = null; // a Ranking of the trace's units (ranking.js)
+    this.pointCache = new Map(); // layer -> the scatter's points, drawn once (figures.js)
     this.build();
     this.readState();
     this.load();
@@ -94,12 +35,16 @@ class Explorer {
   }
 
   dispose() {
+    this.sync();
     for (const [event, f] of this.listeners) this.model.off(event, f);
+    this.passage.dispose();
+    if (this.ranks) this.ranks.stop();
   }
 
   readState() {
     for (const k of ["unit", "gate", "layer", "feature"]) this[k] = this.model.get(k);
     this.window = [...this.model.get("window")];
+    Object.assign(this, this.unsent); // chosen here, not yet written to the model
   }
 
   /** The model changed `name` (a cell set it): take it and redraw, unless it is what we hold. */
@@ -110,27 +55,33 @@ class Explorer {
     if (this.meta) redraw();
   }
 
-  /** A control moved: redraw now; tell the model (and through it the kernel) after the frame is painted. */
+  /**
+   * A control moved: redraw now; tell the model (and through it the kernel) once the reader pauses.
+   * A drag moves a slider every frame: one message when it stops keeps the kernel's replies (and
+   * the notebook's busy/idle indicator, redrawn for each) out of the frames the reader waits for.
+   */
   choose(name, value, redraw) {
     this[name] = value;
     redraw();
-    if (!this.unsent) {
-      this.unsent = {};
-      requestAnimationFrame(() =>
-        setTimeout(() => {
-          for (const [key, v] of Object.entries(this.unsent)) this.model.set(key, v);
-          this.unsent = null;
-          this.model.save_changes();
-        }),
-      );
-    }
-    this.unsent[name] = value;
+    this.unsent = { ...this.unsent, [name]: value };
+    clearTimeout(this.syncTimer);
+    this.syncTimer = setTimeout(() => this.sync(), SYNC_AFTER_MS);
+  }
+
+  /** Write the view state chosen here to the model now. */
+  sync() {
+    clearTimeout(this.syncTimer);
+    if (!this.unsent) return;
+    for (const [key, v] of Object.entries(this.unsent)) this.model.set(key, v);
+    this.unsent = null;
+    this.model.save_changes();
   }
 
   build() {
     const c = (this.controls = {});
     c.passage = make("select", { className: "gx-passage" });
     c.passage.addEventListener("change", () => {
+      this.sync();
       this.showMessage("tracing the passage ...");
       this.model.set("passage", c.passage.value);
       this.model.save_changes();
@@ -147,6 +98,7 @@ class Explorer {
       className: "gx-textbox", placeholder: "type or paste any text, then click 'trace this text'" });
     c.trace = make("button", { type: "button", textContent: "trace this text", className: "gx-trace" });
     c.trace.addEventListener("click", () => {
+      this.sync();
       this.showMessage("tracing your text ...");
       this.model.send({ type: "trace", text: c.text.value });
     });
@@ -171,14 +123,12 @@ class Explorer {
       if (+c.ranked.value >= 0) this.choose("unit", +c.ranked.value, () => this.drawUnit());
     });
     this.message = make("div", { className: "gx-msg" });
-    this.status = make("div", { className: "gx-status" });
+    // The status is rewritten in place (text nodes), not rebuilt: less for the browser to restyle.
+    this.statusParts = [make("b"), document.createTextNode(""), make("span", { className: "gx-dim" })];
+    this.status = make("div", { className: "gx-status" }, this.statusParts[0], this.statusParts[1], make("br"));
+    this.status.append(this.statusParts[2]);
     this.note = make("div", { className: "gx-dim" });
-    this.text = make("div", { className: "gx-text" });
-    this.text.addEventListener("mouseover", (e) => {
-      const t = e.target.dataset ? e.target.dataset.t : undefined;
-      if (t !== undefined) this.setHover(+t);
-    });
-    this.text.addEventListener("mouseleave", () => this.setHover(-1));
+    this.passage = new Passage((t) => this.setHover(t));
     this.hoverInfo = make("div", { className: "gx-hover gx-dim" });
     this.heat = canvas(540, 312);
     this.heat.className = "gx-heat";
@@ -201,7 +151,7 @@ class Explorer {
       row(label("rank units by", c.feature), label("top units", c.ranked)),
       this.message,
       this.status,
-      this.text,
+      this.passage.box,
       this.hoverInfo,
       make("div", { className: "gx-figs" }, this.heat, this.scatter),
     );
@@ -226,20 +176,14 @@ class Explorer {
     const c = this.controls;
     if (`${meta.serial}:${meta.text}` !== this.serial) {
       this.serial = `${meta.serial}:${meta.text}`;
-      this.rankCache.clear();
+      if (this.ranks) this.ranks.stop();
+      this.ranks = new Ranking(meta, this.gatesData);
+      this.ranks.ahead();
       this.pointCache.clear();
-      this.features = textFeatures(meta.text);
-      this.fg = meta.palette.map((hex) => (luminance(hex) > 0.55 ? "#000" : "#fff"));
-      this.spans = [...meta.text].map((ch, t) => {
-        const s = make("span", { textContent: ch });
-        s.dataset.t = t;
-        return s;
-      });
-      this.text.replaceChildren(...this.spans);
-      this.shown = new Int16Array(this.spans.length).fill(-1); // the colour index each span shows
-      this.marks = this.spans.map(() => "");
-      this.rgb = meta.palette.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+      this.rgb = meta.palette.map(rgbOf);
+      this.colour = new Uint8Array(meta.steps);
       this.hover = -1;
+      this.passage.setText(meta.text, meta.palette);
       c.passage.replaceChildren(
         ...this.model.get("passages").map((p) => make("option", { value: p, textContent: p })),
       );
@@ -266,7 +210,6 @@ class Explorer {
         ? ""
         : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
     this.drawAll();
-    this.rankAhead();
   }
 
   value(t, u) {
@@ -298,6 +241,7 @@ class Explorer {
     this.drawHeat();
     this.drawScatter();
     this.drawStatus();
+    if (this.hover >= 0) this.drawHover();
   }
 
   drawGate() {
@@ -311,43 +255,23 @@ class Explorer {
   drawWindow() {
     const c = this.controls;
     const [first, last] = this.window;
-    c.first.value = first;
-    c.width.value = last - first + 1;
+    if (+c.first.value !== first) c.first.value = first;
+    if (+c.width.value !== last - first + 1) c.width.value = last - first + 1;
     c.windowValue.textContent = `${first}-${last}`;
     this.drawUnit();
   }
 
+  /** The passage coloured by the chosen unit's gate, the window underlined, the hover's context in green. */
   drawText() {
-    const [first, last] = this.window;
-    const pal = this.meta.palette;
+    const m = this.meta;
     const u = this.unit;
-    this.controls.unit.value = u;
+    if (+this.controls.unit.value !== u) this.controls.unit.value = u; // the slider that moved shows it already
     this.controls.unitValue.textContent = u;
-    for (let t = 0; t < this.spans.length; t++) {
-      const q = this.value(t, u);
-      const s = this.spans[t].style;
-      if (this.shown[t] !== q) {
-        this.shown[t] = q; // touch the style only where it changes: less for the browser to restyle
-        s.backgroundColor = pal[q];
-        s.color = this.fg[q];
-      }
-      const mark = this.shadow(t, first, last);
-      if (this.marks[t] !== mark) s.boxShadow = this.marks[t] = mark;
-    }
-    if (this.hover >= 0) this.drawHover();
-  }
-
-  /** The window underlines its characters; the hovered character's context gets a green bar on top. */
-  shadow(t, first, last) {
-    const marks = [];
-    if (t >= first && t <= last) marks.push("inset 0 -3px 0 #222");
-    const back = this.hover - t;
-    if (this.hover >= 0 && back >= 0 && back < this.meta.context && this.conn.length) {
-      const a = 0.15 + 0.85 * this.strength(this.hover, back);
-      marks.push(`inset 0 4px 0 rgba(0,140,0,${a.toFixed(2)})`);
-    }
-    if (t === this.hover) marks.push("0 0 0 1px #000");
-    return marks.join(",");
+    const base = (this.layer * 2 + m.gates.indexOf(this.gate)) * m.steps * m.units + u;
+    for (let t = 0; t < m.steps; t++) this.colour[t] = this.gatesData[base + t * m.units];
+    const k = this.conn.length ? m.context : 0;
+    const green = (j) => (j < k ? this.strength(this.hover, j) : null);
+    this.passage.draw(this.colour, this.window, this.hover, green);
   }
 
   /** How strongly character t - j moves the prediction after character t, in [0, 1] of the row's largest. */
@@ -357,14 +281,8 @@ class Explorer {
   }
 
   setHover(t) {
-    const [first, last] = this.window;
-    const old = this.hover;
     this.hover = t;
-    const k = this.meta.context;
-    for (const center of [old, t])
-      if (center >= 0)
-        for (let s = Math.max(0, center - k + 1); s <= center; s++)
-          this.spans[s].style.boxShadow = this.marks[s] = this.shadow(s, first, last);
+    this.drawText();
     this.drawHover();
   }
 
@@ -413,64 +331,17 @@ class Explorer {
     const [low, high] = m.saturation[this.layer][g].map((row) => row[u]);
     const top = (this.ranking || []).find(([v]) => v === u);
     const pct = (x) => `${Math.round(100 * x)}%`;
-    this.status.replaceChildren(
-      make("b", { textContent: `unit ${u}` }),
+    const [unit, numbers, colours] = this.statusParts;
+    unit.textContent = `unit ${u}`;
+    numbers.data =
       `, ${NAMES[this.gate]}, layer ${this.layer + 1}: mean ${(sum / m.steps / 255).toFixed(2)}, below 0.1 on ${pct(low)} ` +
-        `and above 0.9 on ${pct(high)} of the ${m.steps} steps` +
-        (top ? `; one of the top units for ${this.feature}s (correlation ${top[1].toFixed(2)}).` : "."),
-      make("br"),
-      make("span", { className: "gx-dim", textContent: `Colours: ${MEANING[this.gate]}.` }),
-    );
-  }
-
-  /** Units whose gate correlates most strongly (either sign) with a text feature (Pearson r), top 12. */
-  rank(layer, gate, feature) {
-    const key = `${layer}/${gate}/${feature}`;
-    if (!this.rankCache.has(key)) {
-      const m = this.meta;
-      const f = this.features[feature];
-      const [T, H] = [m.steps, m.units];
-      const base = (layer * 2 + m.gates.indexOf(gate)) * T * H; // the (T, h) block of this gate
-      const g = this.gatesData;
-      let fMean = 0;
-      for (let t = 0; t < T; t++) fMean += f[t] / T;
-      const mean = new Float64Array(H);
-      for (let t = 0, i = base; t < T; t++) for (let u = 0; u < H; u++, i++) mean[u] += g[i] / T;
-      const sgf = new Float64Array(H);
-      const sgg = new Float64Array(H);
-      let sff = 0;
-      for (let t = 0, i = base; t < T; t++) {
-        const df = f[t] - fMean;
-        sff += df * df;
-        for (let u = 0; u < H; u++, i++) {
-          const dg = g[i] - mean[u];
-          sgf[u] += dg * df;
-          sgg[u] += dg * dg;
-        }
-      }
-      const r = Array.from({ length: H }, (_, u) => [u, sgg[u] > 0 && sff > 0 ? sgf[u] / Math.sqrt(sgg[u] * sff) : 0]);
-      r.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]) || a[0] - b[0]);
-      this.rankCache.set(key, r.slice(0, 12));
-    }
-    return this.rankCache.get(key);
-  }
-
-  /** Rank every layer, gate and feature while the reader looks, so that no move waits for it. */
-  rankAhead() {
-    const serial = this.serial;
-    const todo = [];
-    for (let layer = 0; layer < this.meta.layers; layer++)
-      for (const gate of this.meta.gates) for (const feature of this.meta.features) todo.push([layer, gate, feature]);
-    const next = () => {
-      if (serial !== this.serial || !todo.length) return;
-      this.rank(...todo.shift());
-      setTimeout(next, 0);
-    };
-    setTimeout(next, 0);
+      `and above 0.9 on ${pct(high)} of the ${m.steps} steps` +
+      (top ? `; one of the top units for ${this.feature}s (correlation ${top[1].toFixed(2)}).` : ".");
+    colours.textContent = `Colours: ${MEANING[this.gate]}.`;
   }
 
   drawRanking() {
-    this.ranking = this.rank(this.layer, this.gate, this.feature);
+    this.ranking = this.ranks.top(this.layer, this.gate, this.feature);
     const c = this.controls;
     c.feature.value = this.feature;
     const options = [[-1, "choose a unit"]].concat(
@@ -484,7 +355,6 @@ class Explorer {
     c.ranked.value = -1;
     this.drawStatus();
   }
-
 }
 
 function render({ model, el }) {

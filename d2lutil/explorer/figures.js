@@ -1,18 +1,5 @@
-// The explorer's two figures on canvas, drawn from the view's state (an Explorer in explorer.js):
-// the heatmap of a block of units over the window, and the saturation scatter. This file is joined
-// before explorer.js into one ES module (d2lutil/explorer/widget.py), so both share one scope.
-
-/** A canvas of CSS size w x h drawn at the screen's pixel density. */
-function canvas(w, h) {
-  const c = make("canvas");
-  const dpr = window.devicePixelRatio || 1;
-  c.width = Math.round(w * dpr);
-  c.height = Math.round(h * dpr);
-  c.style.width = `${w}px`;
-  c.style.height = `${h}px`;
-  c.getContext("2d").scale(dpr, dpr);
-  return c;
-}
+// The explorer's two figures on canvas, drawn from the view's state (an Explorer, explorer.js):
+// the heatmap of a block of units over the window, and the saturation scatter.
 
 function heatGeometry(view) {
   const m = view.meta;

@@ -1,9 +1,9 @@
 """A saved explorer: one HTML file, module and traces inline, that works with no kernel and no network.
 
-The page carries the front-end module (``explorer.js``) as text and every traced passage as JSON
-(gate and connectivity bytes base64-encoded); a short module script imports the module (with
-``static.js`` joined to it) from a ``blob:`` URL and renders it over ``staticModel``, which stands
-in for the widget's model.
+The page carries the widget's ES module (the front end's files joined) as text and every traced
+passage as JSON (gate and connectivity bytes base64-encoded); a short module script imports the
+module (with ``static.js`` joined to it) from a ``blob:`` URL and renders it over ``staticModel``,
+which stands in for the widget's model.
 """
 
 from __future__ import annotations

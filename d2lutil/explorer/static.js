@@ -1,5 +1,5 @@
-// A saved page's stand-in for the widget's model (no kernel): joined after figures.js and
-// explorer.js into the page's module by d2lutil/explorer/page.py.
+// A saved page's stand-in for the widget's model (no kernel): joined after the front end's files
+// (common.js lists them) into the page's module by d2lutil/explorer/page.py.
 
 function decode(base64) {
   const raw = atob(base64);

@@ -3,8 +3,8 @@
 The kernel traces a passage once (:mod:`d2lutil.explorer.trace`) and sends it compactly: every
 gate value as one byte (``gates``, (L, 2, T, h) uint8), the connectivity as one byte per pair
 relative to its row's largest (``conn``, (T, k) uint8), and the small rest as JSON (``meta``).
-The front end (``figures.js`` and ``explorer.js``) draws everything from those traits and handles every move that
-needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
+The front end (the ``.js`` files of :data:`FRONT_END`) draws everything from those traits and handles every move
+that needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
 view state (``unit``, ``gate``, ``layer``, ``window``, ``feature``) is synced both ways, so
 ``explorer.unit = 7`` in a cell moves the view too. A new passage (the dropdown, the text box,
 or :meth:`GateExplorer.show_text`) is traced by the kernel.
@@ -36,8 +36,9 @@ from d2lutil.explorer.trace import (
 )
 from d2lutil.models import RNNLM
 
-# The front end: the figures, then the view, joined into one ES module (they share one scope).
-ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in ("figures.js", "explorer.js"))
+# The front end, one file per concern (common.js lists them), joined in this order into one ES module.
+FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "explorer.js")
+ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in FRONT_END)
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
 # coolwarm: gate 0 blue, 0.5 pale grey, 1 red, so saturated gates stand out

@@ -1,0 +1,162 @@
+// The passage coloured by the chosen unit's gate, drawn on one canvas per move.
+//
+// A <span> per character, restyled on every move, cost JupyterLab most of a frame (style for
+// hundreds of elements, then their repaint). Here the text is one text node, transparent, on top:
+// it is what a reader selects and copies and what a screen reader reads. Under it, one canvas shows
+// the colours. Each character's box is measured from that text node (once per passage, and again
+// when the width changes), so the colours sit exactly under the letters whatever the font; the
+// glyphs are drawn once into two ink layers (dark and light), and a move copies them run by run.
+
+class Passage {
+  /** onHover(t): the pointer moved onto character t, or off the text (t = -1). */
+  constructor(onHover) {
+    this.paint = make("canvas", { className: "gx-paint" });
+    this.paint.setAttribute("aria-hidden", "true");
+    this.chars = make("div", { className: "gx-chars" });
+    this.box = make("div", { className: "gx-text" }, make("div", { className: "gx-page" }, this.paint, this.chars));
+    this.box.setAttribute("aria-label", "the passage, coloured by the chosen unit's gate");
+    this.boxes = null; // (T, 4) Float64Array: x, y, width, height of each character in CSS px
+    this.lines = []; // [first, end) character of each line
+    this.hover = -1;
+    this.asked = null; // the last draw's arguments, drawn again after a new layout
+    this.chars.addEventListener("mousemove", (e) => {
+      const t = this.at(e.offsetX, e.offsetY);
+      if (t !== this.hover) onHover(t);
+    });
+    this.chars.addEventListener("mouseleave", () => onHover(-1));
+    this.resized = new ResizeObserver(() => this.layout());
+    this.resized.observe(this.chars);
+  }
+
+  dispose() {
+    this.resized.disconnect();
+  }
+
+  /** A new passage: its text, and the palette its colours index (with a dark or light ink each). */
+  setText(text, palette) {
+    this.palette = palette;
+    this.ink = palette.map((hex) => (lightBackground(hex) ? 0 : 1)); // 0: dark ink, 1: light
+    this.chars.textContent = text;
+    this.boxes = null;
+    this.hover = -1;
+    this.layout();
+  }
+
+  /** Measure every character's box from the text's own layout; size the canvas and draw the inks. */
+  layout() {
+    const node = this.chars.firstChild;
+    const width = this.chars.clientWidth;
+    if (!node || !width || !this.chars.isConnected) return; // not on screen yet: the observer calls again
+    const origin = this.chars.getBoundingClientRect();
+    const range = document.createRange();
+    const T = node.length;
+    const boxes = new Float64Array(4 * T);
+    this.lines = [];
+    for (let t = 0; t < T; t++) {
+      range.setStart(node, t);
+      range.setEnd(node, t + 1);
+      const r = range.getBoundingClientRect();
+      boxes.set([r.left - origin.left, r.top - origin.top, r.width, r.height], 4 * t);
+      if (!t || boxes[4 * t + 1] !== boxes[4 * t - 3]) this.lines.push([t, T]);
+      else this.lines[this.lines.length - 1][1] = t + 1;
+    }
+    this.boxes = boxes;
+    const height = this.chars.clientHeight;
+    const dpr = window.devicePixelRatio || 1;
+    const size = (c) => {
+      c.width = Math.round(width * dpr);
+      c.height = Math.round(height * dpr);
+      const ctx = c.getContext("2d");
+      ctx.scale(dpr, dpr);
+      return ctx;
+    };
+    this.paint.style.width = `${width}px`;
+    this.paint.style.height = `${height}px`;
+    this.ctx = size(this.paint);
+    this.dpr = dpr;
+    const style = getComputedStyle(this.chars);
+    this.inks = ["#000", "#fff"].map((colour) => {
+      const layer = make("canvas");
+      const ctx = size(layer);
+      ctx.font = `${style.fontSize} ${style.fontFamily}`;
+      ctx.fillStyle = colour;
+      const m = ctx.measureText("x");
+      const ascent = m.fontBoundingBoxAscent ?? 0.8 * parseFloat(style.fontSize);
+      const descent = m.fontBoundingBoxDescent ?? 0.2 * parseFloat(style.fontSize);
+      for (let t = 0; t < T; t++) {
+        const [x, y, , h] = boxes.subarray(4 * t, 4 * t + 4);
+        ctx.fillText(node.data[t], x, y + (h - ascent - descent) / 2 + ascent);
+      }
+      return layer;
+    });
+    if (this.asked) this.draw(...this.asked);
+  }
+
+  /** The character under the point (x, y) in the text's own CSS px, or -1. */
+  at(x, y) {
+    const b = this.boxes;
+    if (!b) return -1;
+    for (let i = 0; i < this.lines.length; i++) {
+      const [first, end] = this.lines[i];
+      const bottom = i + 1 < this.lines.length ? b[4 * end + 1] : b[4 * first + 1] + b[4 * first + 3];
+      if (y < b[4 * first + 1] || y >= bottom) continue;
+      let lo = first;
+      let hi = end - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (b[4 * mid] <= x) lo = mid;
+        else hi = mid - 1;
+      }
+      return x < b[4 * lo] + b[4 * lo + 2] ? lo : -1;
+    }
+    return -1;
+  }
+
+  /**
+   * Draw the passage: colour (T,) Uint8Array, each character's palette index; the window [first,
+   * last] underlined; the hovered character outlined, and the k characters up to it with a green
+   * bar whose opacity is green(j), j = 0..k-1 steps back (green null: no bars).
+   */
+  draw(colour, window, hover, green) {
+    this.asked = [colour, window, hover, green];
+    this.hover = hover;
+    const b = this.boxes;
+    if (!b) return;
+    const ctx = this.ctx;
+    const snap = (v) => Math.round(v * this.dpr) / this.dpr; // run edges on whole pixels: no seams
+    ctx.clearRect(0, 0, this.paint.width, this.paint.height);
+    for (const [first, end] of this.lines) {
+      const y = b[4 * first + 1];
+      const h = b[4 * first + 3];
+      const right = (e) => snap(e < end ? b[4 * e] : b[4 * e - 4] + b[4 * e - 2]);
+      for (let s = first, e; s < end; s = e) {
+        for (e = s + 1; e < end && colour[e] === colour[s]; e++);
+        ctx.fillStyle = this.palette[colour[s]];
+        ctx.fillRect(snap(b[4 * s]), y, right(e) - snap(b[4 * s]), h);
+      }
+      for (let s = first, e; s < end; s = e) {
+        const ink = this.ink[colour[s]];
+        for (e = s + 1; e < end && this.ink[colour[e]] === ink; e++);
+        const [x, w] = [snap(b[4 * s]), right(e) - snap(b[4 * s])];
+        const d = this.dpr;
+        ctx.drawImage(this.inks[ink], x * d, y * d, w * d, h * d, x, y, w, h);
+      }
+      const [from, to] = [Math.max(first, window[0]), Math.min(end - 1, window[1])];
+      if (from <= to) {
+        ctx.fillStyle = "#222";
+        ctx.fillRect(snap(b[4 * from]), y + h - 3, right(to + 1) - snap(b[4 * from]), 3);
+      }
+    }
+    if (hover < 0) return;
+    for (let j = 0; green && j <= hover; j++) {
+      const a = green(j);
+      if (a === null) break;
+      const t = hover - j;
+      ctx.fillStyle = `rgba(0,140,0,${(0.15 + 0.85 * a).toFixed(2)})`;
+      ctx.fillRect(b[4 * t], b[4 * t + 1], b[4 * t + 2], 4);
+    }
+    ctx.strokeStyle = "#000";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(b[4 * hover] - 0.5, b[4 * hover + 1] - 0.5, b[4 * hover + 2] + 1, b[4 * hover + 3] + 1);
+  }
+}
