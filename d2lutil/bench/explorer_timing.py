@@ -19,7 +19,7 @@ def explorer_timings(model: Any, vocab: Any, data: Any, chars: int, moves: int) 
     except ImportError as err:
         return {"skipped": f"d2lutil.explorer.GateExplorer is not available ({err})"}
     text = "".join(vocab.to_tokens(data.val_tokens.tolist()))
-    passages = {f"held-out characters {s:,}-{s + chars:,}": text[s : s + chars] for s in (0, len(text) // 2)}
+    passages = {f"validation characters {s:,}-{s + chars:,}": text[s : s + chars] for s in (0, len(text) // 2)}
     start = time.perf_counter()
     explorer = GateExplorer(model, vocab, passages=passages, max_chars=chars)
     build_ms = (time.perf_counter() - start) * 1e3

@@ -1,5 +1,10 @@
 """The benchmark's measurements: training runs in fresh worker processes, a throughput
-micro-benchmark with the GRUs interleaved, and the gate tracer's timing. Each returns JSON-ready rows."""
+micro-benchmark with the GRUs interleaved, and the gate tracer's timing. Each returns JSON-ready rows.
+
+Training reads only the book's training part; the validation part is measured after each epoch
+(nothing is chosen on it in these fixed-budget runs: the final weights are kept), and the test
+part (the book's last 10%) is read once, after training, for the reported test perplexity.
+"""
 
 from __future__ import annotations
 
@@ -17,23 +22,35 @@ from typing import Any
 
 import torch
 
+from d2lutil.bench.compiled import build_compiled_lm, compile_and_check
 from d2lutil.bench.explorer_timing import explorer_timings
 from d2lutil.checkpoints import load_checkpoint
 from d2lutil.data import WindowLoader, load_time_machine
 from d2lutil.gates import trace_gates
-from d2lutil.models import build_lm
+from d2lutil.models import RNNLM, build_lm
 from d2lutil.pretrain import RECIPES
 from d2lutil.settings import set_seed
-from d2lutil.training import LanguageModelLoss, Recipe, optimize, train, train_recipe
+from d2lutil.training import LanguageModelLoss, Recipe, evaluate_perplexity, optimize, train, train_recipe
 
 D2L_STYLE = "gru_d2l_style"
+COMPILED = "gru_scratch_compiled"
+NN_GRU = "gru"
 LABELS = {
     "gru_d2l_style": "GRUD2LStyle (scratch, as d2l codes it: 3+3 matmuls a step, reset before)",
     "gru_scratch": "GRUScratch (fused scratch: one matmul a step, reset after)",
+    COMPILED: "GRUScratch with its time steps compiled by torch.compile, a few steps per call (dynamic=False)",
     "gru": "nn.GRU",
+    "lstm": "nn.LSTM",
     "rnn": "nn.RNN (plain tanh RNN)",
 }
-SHORT = {"gru_d2l_style": "GRUD2LStyle", "gru_scratch": "GRUScratch (fused)", "gru": "nn.GRU", "rnn": "nn.RNN"}
+SHORT = {
+    "gru_d2l_style": "GRUD2LStyle",
+    "gru_scratch": "GRUScratch (fused)",
+    COMPILED: "GRUScratch (fused, compiled)",
+    "gru": "nn.GRU",
+    "lstm": "nn.LSTM",
+    "rnn": "nn.RNN",
+}
 
 # d2l 1.0.3's GRU section: hidden 32, batch 1024, 32 steps, SGD lr 4, clip 1, 50 epochs of 10,000 windows.
 D2L_RECIPE: dict[str, Any] = {
@@ -54,8 +71,9 @@ COMMON_RECIPE: dict[str, Any] = {
     "lr": 5e-3,
     "clip": 1.0,
 }
-COMMON_KINDS = ("gru_d2l_style", "gru_scratch", "gru", "rnn")
-MICRO_KINDS = ("gru_d2l_style", "gru_scratch", "gru")
+# every layer of the common recipe has the same hidden size (COMMON_RECIPE["hidden_size"]), not the same parameters
+COMMON_KINDS = ("gru_d2l_style", "gru_scratch", COMPILED, "gru", "lstm", "rnn")
+MICRO_KINDS = ("gru_d2l_style", "gru_scratch", COMPILED, "gru")
 SEED = 0
 
 
@@ -94,20 +112,31 @@ def load_average() -> list[float] | None:
         return None
 
 
+def build_model(kind: str, vocab_size: int, hidden_size: int, compile_settings: dict[str, Any] | None = None) -> RNNLM:
+    """A one-hot language model of ``kind`` (a ``build_lm`` kind, or ``COMPILED`` built with
+    ``compile_settings``: ``mode`` and ``steps_per_call``) after seeding: the same seed gives GRUScratch and
+    its compiled twin the same weights."""
+    set_seed(SEED)
+    if kind == COMPILED:
+        return build_compiled_lm(vocab_size, hidden_size, **(compile_settings or {}))
+    return build_lm(kind, vocab_size, hidden_size)
+
+
 def train_one(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one model as ``spec`` says and measure it; runs inside a worker subprocess.
 
     spec: ``kind``, ``hidden_size``, ``batch_size``, ``num_steps``, ``optimizer``, ``lr``,
-    ``clip``, ``device``, and either ``windows`` (a budget of training windows) or ``seconds``
-    (a budget of training time). Returns the row of figures.
+    ``clip``, ``device``, ``compile`` (for ``COMPILED``: see :func:`build_model`), and either ``windows`` (a budget
+    of training windows) or ``seconds`` (a budget of training time). Returns the row of figures:
+    ``val_ppl`` and ``test_ppl`` are the final weights' perplexities on the validation and test parts.
     """
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     device = torch.device(spec["device"])
     data = load_time_machine()
-    set_seed(SEED)
-    model = build_lm(spec["kind"], len(data.vocab), spec["hidden_size"]).to(device)  # one-hot input
-    windows_per_epoch = len(data.train_iter(spec["batch_size"], spec["num_steps"])) * spec["batch_size"]
+    kind = spec["kind"]
+    model = build_model(kind, len(data.vocab), spec["hidden_size"], spec.get("compile")).to(device)
+    windows_per_epoch = len(WindowLoader(data.train_tokens, spec["batch_size"], spec["num_steps"])) * spec["batch_size"]
     if spec.get("windows"):
         num_epochs, max_seconds = max(1, math.ceil(spec["windows"] / windows_per_epoch)), None
     else:
@@ -121,22 +150,29 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
         num_epochs=num_epochs,
         max_seconds=max_seconds,
     )
-    _warm_up(spec["kind"], len(data.vocab), data.train_tokens, device)
+    _warm_up("gru_scratch" if kind == COMPILED else kind, len(data.vocab), data.train_tokens, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     rss_before = peak_rss_mb()
+    compiled: dict[str, Any] = {}
+    if kind == COMPILED:  # compile before the clock starts; its memory counts (it is the process's peak)
+        X, Y = next(iter(WindowLoader(data.train_tokens, spec["batch_size"], spec["num_steps"], seed=SEED + 1)))
+        compiled = compile_and_check(model, X.to(device), Y.to(device))
     start = time.perf_counter()
-    history = train_recipe(model, data, recipe, seed=SEED, device=device)
+    history = train_recipe(model, data.train_tokens, data.val_tokens, recipe, seed=SEED, device=device)
     sync(device)
     wall = time.perf_counter() - start
     if device.type == "cuda":
         memory_mb, memory_kind = (torch.cuda.max_memory_allocated(device) - base) / 2**20, "cuda max_memory_allocated"
     else:
         memory_mb, memory_kind = peak_rss_mb() - rss_before, "rise of peak RSS"
-    return {
-        "kind": spec["kind"],
-        "model": LABELS[spec["kind"]],
+    if compiled:
+        memory_kind += ", compiling included"
+    test_ppl = evaluate_perplexity(model, data.test_tokens)  # read once, after training: nothing is chosen on it
+    row = {
+        "kind": kind,
+        "model": LABELS[kind],
         "hidden_size": spec["hidden_size"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "tokens": history.tokens,
@@ -148,9 +184,13 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_memory_mb": round(memory_mb, 1),
         "memory_measure": memory_kind,
         "val_ppl": round(history.val_ppl[-1], 3),
-        "best_val_ppl": round(history.best_val_ppl, 3),
+        "test_ppl": round(test_ppl, 3),
+        "best_val_ppl": round(history.best_val_ppl, 3),  # over the epochs; the weights kept are the final ones
         "train_ppl": round(history.train_ppl[-1], 3),
     }
+    if compiled:
+        row.update(compile_s=compiled["first_call_s"], compile_check=compiled["max_abs_difference"])
+    return row
 
 
 def _warm_up(kind: str, vocab_size: int, tokens: torch.Tensor, device: torch.device) -> None:
@@ -180,18 +220,27 @@ def run_worker(spec: dict[str, Any], in_process: bool = False) -> dict[str, Any]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, repeats: int) -> dict[str, Any]:
+def micro_benchmark(
+    device: torch.device,
+    hidden: int,
+    batch: int,
+    steps: int,
+    repeats: int,
+    kinds: tuple[str, ...] = MICRO_KINDS,
+    compile_settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Median time of one training step (forward, backward, SGD) of each GRU, interleaved round-robin.
 
     Each model is an RNNLM with one-hot input; the tokens are random. Also reports tokens per
-    CPU-second (process time), which a busy machine disturbs less than wall time.
+    CPU-second (process time), which a busy machine disturbs less than wall time, and each
+    model's first step (``first_call_s``: for the compiled GRU, compiling; it is checked against eager).
     """
-    set_seed(SEED)
     vocab_size = 28
-    models = {kind: build_lm(kind, vocab_size, hidden).to(device) for kind in MICRO_KINDS}
+    models = {kind: build_model(kind, vocab_size, hidden, compile_settings).to(device) for kind in kinds}
     opts = {kind: torch.optim.SGD(m.parameters(), lr=0.1) for kind, m in models.items()}
-    X = torch.randint(0, vocab_size, (batch, steps), device=device)
-    Y = torch.randint(0, vocab_size, (batch, steps), device=device)
+    generator = torch.Generator().manual_seed(SEED)
+    X = torch.randint(0, vocab_size, (batch, steps), generator=generator).to(device)
+    Y = torch.randint(0, vocab_size, (batch, steps), generator=generator).to(device)
 
     losses = {kind: LanguageModelLoss(m, device, carry_state=False) for kind, m in models.items()}
 
@@ -201,8 +250,16 @@ def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, r
 
     wall: dict[str, list[float]] = {k: [] for k in models}
     cpu: dict[str, list[float]] = {k: [] for k in models}
-    for kind in models:  # warm-up: first-call allocations and kernel selection
-        step(kind)
+    first: dict[str, float] = {}
+    checks: dict[str, Any] = {}
+    for kind in models:  # warm-up: first-call allocations, kernel selection, compiling
+        if kind == COMPILED:
+            checks[kind] = compile_and_check(models[kind], X, Y)
+            first[kind] = checks[kind]["first_call_s"]
+        else:
+            start = time.perf_counter()
+            step(kind)
+            first[kind] = round(time.perf_counter() - start, 2)
     for _ in range(repeats):
         for kind in models:
             w0, c0 = time.perf_counter(), time.process_time()
@@ -221,10 +278,14 @@ def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, r
                 "min_ms": round(min(wall[kind]) * 1e3, 2),
                 "tokens_per_s": round(tokens / med, 1),
                 "tokens_per_cpu_s": round(tokens / statistics.median(cpu[kind]), 1),
+                "first_call_s": first[kind],
+                **({"compile_check": checks[kind]["max_abs_difference"]} if kind in checks else {}),
             }
         )
     add_ratios(rows, "tokens_per_s", "ratio_vs_d2l_style")
     add_ratios(rows, "tokens_per_cpu_s", "cpu_ratio_vs_d2l_style")
+    add_ratios(rows, "tokens_per_s", "ratio_vs_nn_gru", ref=NN_GRU)
+    add_ratios(rows, "tokens_per_cpu_s", "cpu_ratio_vs_nn_gru", ref=NN_GRU)
     setting = {
         "hidden_size": hidden,
         "batch_size": batch,
@@ -235,11 +296,11 @@ def micro_benchmark(device: torch.device, hidden: int, batch: int, steps: int, r
     return {"setting": setting, "rows": rows}
 
 
-def add_ratios(rows: list[dict[str, Any]], key: str, name: str) -> None:
-    """Add ``name`` = row[key] / the d2l-style GRU's row[key] to every row."""
-    ref = next(r[key] for r in rows if r["kind"] == D2L_STYLE)
+def add_ratios(rows: list[dict[str, Any]], key: str, name: str, ref: str = D2L_STYLE) -> None:
+    """Add ``name`` = row[key] / the ``ref`` model's row[key] to every row (the d2l-style GRU by default)."""
+    base = next(r[key] for r in rows if r["kind"] == ref)
     for r in rows:
-        r[name] = round(r[key] / ref, 3)
+        r[name] = round(r[key] / base, 3)
 
 
 def gate_timings(device: torch.device, trace_chars: int, moves: int, repeats: int = 5) -> dict[str, Any]:
