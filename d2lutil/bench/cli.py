@@ -230,7 +230,7 @@ def inductor_cache() -> Iterator[str]:
         try:
             yield "a fresh folder for this run (the first compile is cold)"
         finally:
-            del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+            os.environ.pop("TORCHINDUCTOR_CACHE_DIR", None)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
