@@ -594,7 +594,10 @@ def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[s
     """Move every control of the explorer under ``root``; assert each move changes the drawing
     (the saturation scatter's ring moves only if the units differ in saturation: ``trained``).
 
-    Returns the event-to-painted-frame times (ms) per kind of move, read from the page.
+    The timed moves are raw input, as a reader's: keys, mouse clicks at a point, mouse moves.
+    (Playwright's element actions check their target in the page, with a forced style and layout
+    inside the interval being timed.) Returns the event-to-painted-frame times (ms) per kind of
+    move, read from the page.
     """
     page.evaluate(_LATENCY_JS)
 
@@ -617,13 +620,18 @@ def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[s
         state = changed(state, ["text", "heat", "status"], "a unit move")
         rings.add(state["scatter"])
     assert len(rings) > 1 or not trained, "the scatter's ring never moved with the unit"
+    gates = root.locator(".gx-gate")
+    gates.first.scroll_into_view_if_needed()
+    boxes = [gates.nth(i).bounding_box() for i in (0, 1)]
+    centres = [(b["x"] + b["width"] / 2, b["y"] + b["height"] / 2) for b in boxes]
     for i in range(moves):
-        root.locator(".gx-gate").nth((i + 1) % 2).click()
+        page.mouse.click(*centres[(i + 1) % 2])
         state = changed(state, ["text", "heat", "status"], "a gate toggle")
     layers = root.locator(".gx-layer option").count()
-    for _ in range(moves if layers > 1 else 0):
+    root.locator(".gx-layer").focus()
+    for _ in range(moves if layers > 1 else 0):  # arrow keys on the closed list choose the next layer
         current = int(root.locator(".gx-layer").input_value())
-        root.locator(".gx-layer").select_option(str((current + 1) % layers))
+        page.keyboard.press("ArrowDown" if current < layers - 1 else "ArrowUp")
         state = changed(state, ["text", "heat", "scatter"], "a layer change")
     root.locator(".gx-first").focus()
     for _ in range(moves):

@@ -14,7 +14,7 @@ class Explorer {
   constructor(model, root) {
     this.model = model;
     this.root = root;
-    this.serial = ""; // which trace the text, the ranking and the scatter's cache belong to
+    this.serial = ""; // which trace the text, the ranking and the figures' caches belong to
     this.unsent = null; // view state chosen here and not yet written to the model
     this.hover = -1;
     this.ranks = null; // a Ranking of the trace's units (ranking.js)
@@ -119,6 +119,7 @@ class Explorer {
     c.feature = make("select", { className: "gx-feature" });
     c.feature.addEventListener("change", () => this.choose("feature", c.feature.value, () => this.drawRanking()));
     c.ranked = make("select", { className: "gx-ranked" });
+    for (const type of ["focus", "mousedown"]) c.ranked.addEventListener(type, () => this.listRanking());
     c.ranked.addEventListener("change", () => {
       if (+c.ranked.value >= 0) this.choose("unit", +c.ranked.value, () => this.drawUnit());
     });
@@ -180,6 +181,7 @@ class Explorer {
       this.ranks = new Ranking(meta, this.gatesData);
       this.ranks.ahead();
       this.pointCache.clear();
+      this.heatKey = null; // what the heatmap's copy off screen shows (figures.js)
       this.rgb = meta.palette.map(rgbOf);
       this.colour = new Uint8Array(meta.steps);
       this.hover = -1;
@@ -225,7 +227,7 @@ class Explorer {
     this.drawWindow();
     this.drawRanking();
     this.drawScatter();
-    this.drawHover();
+    this.setHover(this.hover); // the connectivity may have just arrived
   }
 
   drawHeat() {
@@ -269,9 +271,7 @@ class Explorer {
     this.controls.unitValue.textContent = u;
     const base = (this.layer * 2 + m.gates.indexOf(this.gate)) * m.steps * m.units + u;
     for (let t = 0; t < m.steps; t++) this.colour[t] = this.gatesData[base + t * m.units];
-    const k = this.conn.length ? m.context : 0;
-    const green = (j) => (j < k ? this.strength(this.hover, j) : null);
-    this.passage.draw(this.colour, this.window, this.hover, green);
+    this.passage.draw(this.colour, this.window);
   }
 
   /** How strongly character t - j moves the prediction after character t, in [0, 1] of the row's largest. */
@@ -282,7 +282,8 @@ class Explorer {
 
   setHover(t) {
     this.hover = t;
-    this.drawText();
+    const k = this.conn.length ? this.meta.context : 0;
+    this.passage.mark(t, (j) => (j < k ? this.strength(t, j) : null));
     this.drawHover();
   }
 
@@ -342,8 +343,19 @@ class Explorer {
 
   drawRanking() {
     this.ranking = this.ranks.top(this.layer, this.gate, this.feature);
+    this.controls.feature.value = this.feature;
+    this.drawStatus();
+    // The closed list shows "choose a unit" whatever the ranking: its options are rewritten after
+    // the frame is painted (or at once when the reader opens it), not in the frame of the move.
+    if (!this.unlisted) requestAnimationFrame(() => setTimeout(() => this.listRanking()));
+    this.unlisted = true;
+  }
+
+  /** The ranked units into the list's options, if they are not there yet. */
+  listRanking() {
+    if (!this.unlisted) return;
+    this.unlisted = false;
     const c = this.controls;
-    c.feature.value = this.feature;
     const options = [[-1, "choose a unit"]].concat(
       this.ranking.map(([u, r]) => [u, `unit ${u}: correlation ${r >= 0 ? "+" : ""}${r.toFixed(2)} with ${this.feature}s`]),
     );
@@ -353,7 +365,6 @@ class Explorer {
       if (option.textContent !== text) Object.assign(option, { value, textContent: text });
     });
     c.ranked.value = -1;
-    this.drawStatus();
   }
 }
 

@@ -8,7 +8,28 @@ function heatGeometry(view) {
   return { x: 52, y: 30, w: 410, h: 230, rows, block };
 }
 
+/**
+ * The heatmap: drawn once per block of units, gate, layer and window into a canvas off screen
+ * (where setting a font does not make the browser restyle the page), then copied, with the chosen
+ * unit's row boxed: a unit move within the block copies it again.
+ */
 function paintHeatmap(view) {
+  const { x, y, w, h, rows, block } = heatGeometry(view);
+  const key = `${view.layer}/${view.gate}/${block}/${view.window}`;
+  if (view.heatKey !== key) {
+    view.heatBody = view.heatBody || canvas(540, 312);
+    paintHeatmapBody(view, view.heatBody.getContext("2d"));
+    view.heatKey = key;
+  }
+  const ctx = view.heat.getContext("2d");
+  ctx.clearRect(0, 0, 540, 312);
+  ctx.drawImage(view.heatBody, 0, 0, 540, 312);
+  ctx.strokeStyle = "#000";
+  ctx.lineWidth = 1.5;
+  ctx.strokeRect(x - 1, y + ((view.unit - block) * h) / rows, w + 2, h / rows);
+}
+
+function paintHeatmapBody(view, ctx) {
   const m = view.meta;
   const { x, y, w, h, rows, block } = heatGeometry(view);
   const [first, last] = view.window;
@@ -27,7 +48,6 @@ function paintHeatmap(view) {
     view.heatPixels = make("canvas", { width: cols, height: rows });
   }
   view.heatPixels.getContext("2d").putImageData(img, 0, 0);
-  const ctx = view.heat.getContext("2d");
   ctx.clearRect(0, 0, 540, 312);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(view.heatPixels, x, y, w, h);
@@ -40,9 +60,6 @@ function paintHeatmap(view) {
   ctx.textAlign = "right";
   const rowH = h / rows;
   for (let r = 0; r < rows; r += Math.max(1, Math.ceil(rows / 8))) ctx.fillText(block + r, x - 4, y + (r + 0.5) * rowH + 3);
-  ctx.strokeStyle = "#000";
-  ctx.lineWidth = 1.5;
-  ctx.strokeRect(x - 1, y + (view.unit - block) * rowH, w + 2, rowH);
   const colW = w / cols;
   const size = Math.min(14, colW * 1.6);
   ctx.textAlign = "center";

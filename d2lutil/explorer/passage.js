@@ -4,8 +4,10 @@
 // hundreds of elements, then their repaint). Here the text is one text node, transparent, on top:
 // it is what a reader selects and copies and what a screen reader reads. Under it, one canvas shows
 // the colours. Each character's box is measured from that text node (once per passage, and again
-// when the width changes), so the colours sit exactly under the letters whatever the font; the
-// glyphs are drawn once into two ink layers (dark and light), and a move copies them run by run.
+// when the width changes), so the colours sit exactly under the letters whatever the font. The
+// glyphs are drawn once into two ink layers (dark and light). A move that changes the colours
+// repaints a base layer off screen (a rectangle and a copy of ink per run of characters); a hover
+// copies the base and draws its marks over it.
 
 class Passage {
   /** onHover(t): the pointer moved onto character t, or off the text (t = -1). */
@@ -18,6 +20,7 @@ class Passage {
     this.boxes = null; // (T, 4) Float64Array: x, y, width, height of each character in CSS px
     this.lines = []; // [first, end) character of each line
     this.hover = -1;
+    this.green = null;
     this.asked = null; // the last draw's arguments, drawn again after a new layout
     this.chars.addEventListener("mousemove", (e) => {
       const t = this.at(e.offsetX, e.offsetY);
@@ -39,6 +42,7 @@ class Passage {
     this.chars.textContent = text;
     this.boxes = null;
     this.hover = -1;
+    this.asked = null;
     this.layout();
   }
 
@@ -73,6 +77,8 @@ class Passage {
     this.paint.style.width = `${width}px`;
     this.paint.style.height = `${height}px`;
     this.ctx = size(this.paint);
+    this.base = make("canvas"); // the coloured text without the hover, redrawn only when it changes
+    this.baseCtx = size(this.base);
     this.dpr = dpr;
     const style = getComputedStyle(this.chars);
     this.inks = ["#000", "#fff"].map((colour) => {
@@ -113,16 +119,14 @@ class Passage {
   }
 
   /**
-   * Draw the passage: colour (T,) Uint8Array, each character's palette index; the window [first,
-   * last] underlined; the hovered character outlined, and the k characters up to it with a green
-   * bar whose opacity is green(j), j = 0..k-1 steps back (green null: no bars).
+   * Colour the passage: colour (T,) Uint8Array, each character's palette index; the window
+   * [first, last] underlined. Drawn once into the base layer; hovers are drawn over a copy of it.
    */
-  draw(colour, window, hover, green) {
-    this.asked = [colour, window, hover, green];
-    this.hover = hover;
+  draw(colour, window) {
+    this.asked = [colour, window];
     const b = this.boxes;
     if (!b) return;
-    const ctx = this.ctx;
+    const ctx = this.baseCtx;
     const snap = (v) => Math.round(v * this.dpr) / this.dpr; // run edges on whole pixels: no seams
     ctx.clearRect(0, 0, this.paint.width, this.paint.height);
     for (const [first, end] of this.lines) {
@@ -147,7 +151,28 @@ class Passage {
         ctx.fillRect(snap(b[4 * from]), y + h - 3, right(to + 1) - snap(b[4 * from]), 3);
       }
     }
-    if (hover < 0) return;
+    this.show();
+  }
+
+  /**
+   * Outline the hovered character (-1: none) and give the k characters up to it a green bar
+   * whose opacity is green(j), j = 0..k-1 steps back (green(j) null from j = k on).
+   */
+  mark(hover, green) {
+    this.hover = hover;
+    this.green = green;
+    this.show();
+  }
+
+  /** The base layer, and the hover over it, on screen. */
+  show() {
+    const b = this.boxes;
+    if (!b) return;
+    const ctx = this.ctx;
+    const [hover, green] = [this.hover, this.green];
+    ctx.clearRect(0, 0, this.paint.width, this.paint.height);
+    ctx.drawImage(this.base, 0, 0, this.paint.width / this.dpr, this.paint.height / this.dpr);
+    if (hover < 0 || hover * 4 >= b.length) return;
     for (let j = 0; green && j <= hover; j++) {
       const a = green(j);
       if (a === null) break;
