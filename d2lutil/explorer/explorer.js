@@ -5,8 +5,8 @@
 // meta (JSON), gates ((L, 2, T, h) bytes, value = byte / 255) and conn ((T, k) bytes, each row
 // relative to its largest entry, meta.conn_scale). Every move that needs no new tracing (unit,
 // gate, layer, window, hover, ranking) is drawn here at once, in the event handler; the choice is
-// then written back to the model, after the frame is painted, so that the kernel (when there is
-// one) sees it. A new passage is asked of the kernel.
+// written back to the model once the reader pauses, so that the kernel (when there is one) sees
+// it. A new passage is asked of the kernel.
 
 const SYNC_AFTER_MS = 250; // the view state goes to the model this long after the last move
 
@@ -183,6 +183,7 @@ class Explorer {
       this.pointCache.clear();
       this.heatKey = null; // what the heatmap's copy off screen shows (figures.js)
       this.rgb = meta.palette.map(rgbOf);
+      this.paletteBar = null; // the heatmap's colour bar (figures.js)
       this.colour = new Uint8Array(meta.steps);
       this.hover = -1;
       this.passage.setText(meta.text, meta.palette);

@@ -81,14 +81,23 @@ function paintHeatmapBody(view, ctx) {
   ctx.fillText("hidden unit", 0, 0);
   ctx.restore();
   const barX = x + w + 14;
-  for (let i = 0; i < h; i++) {
-    ctx.fillStyle = m.palette[Math.round((255 * (h - 1 - i)) / (h - 1))];
-    ctx.fillRect(barX, y + i, 14, 1);
-  }
+  ctx.drawImage(paletteBar(view), barX, y, 14, h); // still without smoothing: one band per colour
   ctx.fillStyle = "#222";
   ctx.textAlign = "left";
   for (const v of [0, 0.5, 1]) ctx.fillText(v.toFixed(1), barX + 18, y + (1 - v) * h + 4);
   ctx.fillText("gate", barX - 2, y - 6);
+}
+
+/** The palette as a canvas one pixel wide, 1 at the top and 0 at the bottom (the colour bar). */
+function paletteBar(view) {
+  if (!view.paletteBar) {
+    const n = view.rgb.length;
+    const img = new ImageData(1, n);
+    view.rgb.forEach(([R, G, B], i) => img.data.set([R, G, B, 255], 4 * (n - 1 - i)));
+    view.paletteBar = make("canvas", { width: 1, height: n });
+    view.paletteBar.getContext("2d").putImageData(img, 0, 0);
+  }
+  return view.paletteBar;
 }
 
 function heatmapHover(view, event, click) {

@@ -6,8 +6,10 @@
 // the colours. Each character's box is measured from that text node (once per passage, and again
 // when the width changes), so the colours sit exactly under the letters whatever the font. The
 // glyphs are drawn once into two ink layers (dark and light). A move that changes the colours
-// repaints a base layer off screen (a rectangle and a copy of ink per run of characters); a hover
-// copies the base and draws its marks over it.
+// writes them as one strip of pixels, one per character, stretches the strip over each line of
+// the base layer (off screen) and takes from each ink layer the glyphs of the characters that use
+// it (a mask stretched the same way): a few copies per line, whatever the colours. A hover copies
+// the base and draws its marks over it.
 
 class Passage {
   /** onHover(t): the pointer moved onto character t, or off the text (t = -1). */
@@ -35,9 +37,9 @@ class Passage {
     this.resized.disconnect();
   }
 
-  /** A new passage: its text, and the palette its colours index (with a dark or light ink each). */
+  /** A new passage: its text, and the palette ("#rrggbb") its colours index. */
   setText(text, palette) {
-    this.palette = palette;
+    this.rgb = palette.map(rgbOf);
     this.ink = palette.map((hex) => (lightBackground(hex) ? 0 : 1)); // 0: dark ink, 1: light
     this.chars.textContent = text;
     this.boxes = null;
@@ -65,6 +67,19 @@ class Passage {
       else this.lines[this.lines.length - 1][1] = t + 1;
     }
     this.boxes = boxes;
+    // Where a line's characters stand on one grid (a monospace font: always), the strip is
+    // stretched over the whole line; otherwise over each character's own box.
+    this.cells = []; // [first, end, x, y, width of one character, height]
+    for (const [first, end] of this.lines) {
+      const [x0, y, , h] = boxes.subarray(4 * first, 4 * first + 4);
+      const step = (boxes[4 * end - 4] + boxes[4 * end - 2] - x0) / (end - first);
+      let grid = true;
+      for (let t = first; t < end; t++) grid = grid && Math.abs(boxes[4 * t] - (x0 + (t - first) * step)) < 0.25;
+      if (grid) this.cells.push([first, end, x0, y, step, h]);
+      else for (let t = first; t < end; t++) this.cells.push([t, t + 1, boxes[4 * t], y, boxes[4 * t + 2], h]);
+    }
+    this.strip = make("canvas", { width: T, height: 3 }); // colours; where the light ink goes; the dark
+    this.stripPixels = new ImageData(T, 3);
     const height = this.chars.clientHeight;
     const dpr = window.devicePixelRatio || 1;
     const size = (c) => {
@@ -79,6 +94,9 @@ class Passage {
     this.ctx = size(this.paint);
     this.base = make("canvas"); // the coloured text without the hover, redrawn only when it changes
     this.baseCtx = size(this.base);
+    this.mask = make("canvas"); // one ink's glyphs where that ink goes
+    this.maskCtx = size(this.mask);
+    this.baseCtx.imageSmoothingEnabled = this.maskCtx.imageSmoothingEnabled = false; // sharp cell edges
     this.dpr = dpr;
     const style = getComputedStyle(this.chars);
     this.inks = ["#000", "#fff"].map((colour) => {
@@ -126,30 +144,41 @@ class Passage {
     this.asked = [colour, window];
     const b = this.boxes;
     if (!b) return;
+    const T = colour.length;
+    const px = this.stripPixels.data;
+    for (let t = 0; t < T; t++) {
+      const [red, green, blue] = this.rgb[colour[t]];
+      const light = this.ink[colour[t]] === 1;
+      px[4 * t] = red;
+      px[4 * t + 1] = green;
+      px[4 * t + 2] = blue;
+      px[4 * t + 3] = 255;
+      px[4 * (T + t) + 3] = light ? 255 : 0;
+      px[4 * (2 * T + t) + 3] = light ? 0 : 255;
+    }
+    this.strip.getContext("2d").putImageData(this.stripPixels, 0, 0);
+    const [W, H] = [this.paint.width / this.dpr, this.paint.height / this.dpr];
+    const stretch = (ctx, row) => {
+      for (const [first, end, x, y, w, h] of this.cells)
+        ctx.drawImage(this.strip, first, row, end - first, 1, x, y, (end - first) * w, h);
+    };
     const ctx = this.baseCtx;
-    const snap = (v) => Math.round(v * this.dpr) / this.dpr; // run edges on whole pixels: no seams
-    ctx.clearRect(0, 0, this.paint.width, this.paint.height);
+    ctx.clearRect(0, 0, W, H);
+    stretch(ctx, 0);
+    const mask = this.maskCtx;
+    for (const ink of [1, 0]) {
+      mask.globalCompositeOperation = "source-over";
+      mask.clearRect(0, 0, W, H);
+      stretch(mask, 2 - ink); // row 1: where the light ink goes, row 2: the dark
+      mask.globalCompositeOperation = "source-in";
+      mask.drawImage(this.inks[ink], 0, 0, W, H);
+      ctx.drawImage(this.mask, 0, 0, W, H);
+    }
+    ctx.fillStyle = "#222";
     for (const [first, end] of this.lines) {
-      const y = b[4 * first + 1];
-      const h = b[4 * first + 3];
-      const right = (e) => snap(e < end ? b[4 * e] : b[4 * e - 4] + b[4 * e - 2]);
-      for (let s = first, e; s < end; s = e) {
-        for (e = s + 1; e < end && colour[e] === colour[s]; e++);
-        ctx.fillStyle = this.palette[colour[s]];
-        ctx.fillRect(snap(b[4 * s]), y, right(e) - snap(b[4 * s]), h);
-      }
-      for (let s = first, e; s < end; s = e) {
-        const ink = this.ink[colour[s]];
-        for (e = s + 1; e < end && this.ink[colour[e]] === ink; e++);
-        const [x, w] = [snap(b[4 * s]), right(e) - snap(b[4 * s])];
-        const d = this.dpr;
-        ctx.drawImage(this.inks[ink], x * d, y * d, w * d, h * d, x, y, w, h);
-      }
       const [from, to] = [Math.max(first, window[0]), Math.min(end - 1, window[1])];
-      if (from <= to) {
-        ctx.fillStyle = "#222";
-        ctx.fillRect(snap(b[4 * from]), y + h - 3, right(to + 1) - snap(b[4 * from]), 3);
-      }
+      const [x, bottom] = [b[4 * from], b[4 * from + 1] + b[4 * from + 3]];
+      if (from <= to) ctx.fillRect(x, bottom - 3, b[4 * to] + b[4 * to + 2] - x, 3);
     }
     this.show();
   }
