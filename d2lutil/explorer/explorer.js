@@ -181,7 +181,7 @@ class Explorer {
       this.ranks = new Ranking(meta, this.gatesData);
       this.ranks.ahead();
       this.pointCache.clear();
-      this.heatKey = null; // what the heatmap's copy off screen shows (figures.js)
+      this.heatKey = this.heatLabelsKey = null; // what the heatmap's layers off screen show (figures.js)
       this.rgb = meta.palette.map(rgbOf);
       this.paletteBar = null; // the heatmap's colour bar (figures.js)
       this.colour = new Uint8Array(meta.steps);
@@ -249,7 +249,7 @@ class Explorer {
 
   drawGate() {
     const c = this.controls;
-    c.layer.value = this.layer;
+    if (+c.layer.value !== this.layer) c.layer.value = this.layer; // the list that moved shows it already
     for (const b of c.gates) b.classList.toggle("gx-on", b.dataset.gate === this.gate);
     this.drawRanking();
     this.drawUnit();
@@ -344,7 +344,7 @@ class Explorer {
 
   drawRanking() {
     this.ranking = this.ranks.top(this.layer, this.gate, this.feature);
-    this.controls.feature.value = this.feature;
+    if (this.controls.feature.value !== this.feature) this.controls.feature.value = this.feature;
     this.drawStatus();
     // The closed list shows "choose a unit" whatever the ranking: its options are rewritten after
     // the frame is painted (or at once when the reader opens it), not in the frame of the move.

@@ -9,29 +9,40 @@ function heatGeometry(view) {
 }
 
 /**
- * The heatmap: drawn once per block of units, gate, layer and window into a canvas off screen
- * (where setting a font does not make the browser restyle the page), then copied, with the chosen
- * unit's row boxed: a unit move within the block copies it again.
+ * The heatmap, kept off screen in two layers (where setting a font does not make the browser
+ * restyle the page) so that a move redraws only what it changes: the labels (the block's unit
+ * numbers, the window's characters: type is the slowest part to draw) once per block and window;
+ * over them the cells and the title once per gate and layer too. A move copies the result and
+ * boxes the chosen unit's row.
  */
 function paintHeatmap(view) {
-  const { x, y, w, h, rows, block } = heatGeometry(view);
-  const key = `${view.layer}/${view.gate}/${block}/${view.window}`;
-  if (view.heatKey !== key) {
+  const g = heatGeometry(view);
+  const labels = `${g.block}/${view.window}`;
+  if (view.heatLabelsKey !== labels) {
+    view.heatLabels = view.heatLabels || canvas(540, 312);
+    paintHeatLabels(view, view.heatLabels.getContext("2d"), g);
+    view.heatLabelsKey = labels;
+  }
+  const cells = `${view.layer}/${view.gate}/${labels}`;
+  if (view.heatKey !== cells) {
     view.heatBody = view.heatBody || canvas(540, 312);
-    paintHeatmapBody(view, view.heatBody.getContext("2d"));
-    view.heatKey = key;
+    const ctx = view.heatBody.getContext("2d");
+    ctx.clearRect(0, 0, 540, 312);
+    ctx.drawImage(view.heatLabels, 0, 0, 540, 312);
+    paintHeatCells(view, ctx, g);
+    view.heatKey = cells;
   }
   const ctx = view.heat.getContext("2d");
   ctx.clearRect(0, 0, 540, 312);
   ctx.drawImage(view.heatBody, 0, 0, 540, 312);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = 1.5;
-  ctx.strokeRect(x - 1, y + ((view.unit - block) * h) / rows, w + 2, h / rows);
+  ctx.strokeRect(g.x - 1, g.y + ((view.unit - g.block) * g.h) / g.rows, g.w + 2, g.h / g.rows);
 }
 
-function paintHeatmapBody(view, ctx) {
+/** The cells (one pixel per unit and step, stretched) and the title. */
+function paintHeatCells(view, ctx, { x, y, w, h, rows, block }) {
   const m = view.meta;
-  const { x, y, w, h, rows, block } = heatGeometry(view);
   const [first, last] = view.window;
   const cols = last - first + 1;
   const img = new ImageData(cols, rows);
@@ -48,7 +59,6 @@ function paintHeatmapBody(view, ctx) {
     view.heatPixels = make("canvas", { width: cols, height: rows });
   }
   view.heatPixels.getContext("2d").putImageData(img, 0, 0);
-  ctx.clearRect(0, 0, 540, 312);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(view.heatPixels, x, y, w, h);
   ctx.fillStyle = "#222";
@@ -56,6 +66,16 @@ function paintHeatmapBody(view, ctx) {
   ctx.textAlign = "center";
   const name = NAMES[view.gate].split(" gate")[0];
   ctx.fillText(`The ${name} gate of units ${block}-${block + rows - 1} (of ${m.units}), layer ${view.layer + 1}`, x + w / 2, 16);
+}
+
+/** Everything but the cells and the title: unit numbers, characters, caption, colour bar. */
+function paintHeatLabels(view, ctx, { x, y, w, h, rows, block }) {
+  const m = view.meta;
+  const [first, last] = view.window;
+  const cols = last - first + 1;
+  ctx.clearRect(0, 0, 540, 312);
+  ctx.imageSmoothingEnabled = false;
+  ctx.fillStyle = "#222";
   ctx.font = "10px system-ui, sans-serif";
   ctx.textAlign = "right";
   const rowH = h / rows;
@@ -81,8 +101,7 @@ function paintHeatmapBody(view, ctx) {
   ctx.fillText("hidden unit", 0, 0);
   ctx.restore();
   const barX = x + w + 14;
-  ctx.drawImage(paletteBar(view), barX, y, 14, h); // still without smoothing: one band per colour
-  ctx.fillStyle = "#222";
+  ctx.drawImage(paletteBar(view), barX, y, 14, h); // without smoothing: one band per colour
   ctx.textAlign = "left";
   for (const v of [0, 0.5, 1]) ctx.fillText(v.toFixed(1), barX + 18, y + (1 - v) * h + 4);
   ctx.fillText("gate", barX - 2, y - 6);

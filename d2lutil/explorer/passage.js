@@ -24,6 +24,8 @@ class Passage {
     this.hover = -1;
     this.green = null;
     this.asked = null; // the last draw's arguments, drawn again after a new layout
+    this.drawn = null; // the colours the base layer shows
+    this.window = [0, -1];
     this.chars.addEventListener("mousemove", (e) => {
       const t = this.at(e.offsetX, e.offsetY);
       if (t !== this.hover) onHover(t);
@@ -94,6 +96,7 @@ class Passage {
     this.ctx = size(this.paint);
     this.base = make("canvas"); // the coloured text without the hover, redrawn only when it changes
     this.baseCtx = size(this.base);
+    this.drawn = null; // the colours the base shows
     this.mask = make("canvas"); // one ink's glyphs where that ink goes
     this.maskCtx = size(this.mask);
     this.baseCtx.imageSmoothingEnabled = this.maskCtx.imageSmoothingEnabled = false; // sharp cell edges
@@ -137,13 +140,17 @@ class Passage {
   }
 
   /**
-   * Colour the passage: colour (T,) Uint8Array, each character's palette index; the window
-   * [first, last] underlined. Drawn once into the base layer; hovers are drawn over a copy of it.
+   * Colour the passage: colour (T,) Uint8Array, each character's palette index, drawn into the
+   * base layer when it changed; the window [first, last] underlined over a copy of it.
    */
   draw(colour, window) {
     this.asked = [colour, window];
+    this.window = window;
     const b = this.boxes;
     if (!b) return;
+    const same = this.drawn && this.drawn.length === colour.length && this.drawn.every((q, t) => q === colour[t]);
+    if (same) return this.show(); // a window move: only the underline moves
+    this.drawn = Uint8Array.from(colour);
     const T = colour.length;
     const px = this.stripPixels.data;
     for (let t = 0; t < T; t++) {
@@ -174,12 +181,6 @@ class Passage {
       mask.drawImage(this.inks[ink], 0, 0, W, H);
       ctx.drawImage(this.mask, 0, 0, W, H);
     }
-    ctx.fillStyle = "#222";
-    for (const [first, end] of this.lines) {
-      const [from, to] = [Math.max(first, window[0]), Math.min(end - 1, window[1])];
-      const [x, bottom] = [b[4 * from], b[4 * from + 1] + b[4 * from + 3]];
-      if (from <= to) ctx.fillRect(x, bottom - 3, b[4 * to] + b[4 * to + 2] - x, 3);
-    }
     this.show();
   }
 
@@ -193,7 +194,7 @@ class Passage {
     this.show();
   }
 
-  /** The base layer, and the hover over it, on screen. */
+  /** The base layer, the window's underline and the hover over it, on screen. */
   show() {
     const b = this.boxes;
     if (!b) return;
@@ -201,6 +202,12 @@ class Passage {
     const [hover, green] = [this.hover, this.green];
     ctx.clearRect(0, 0, this.paint.width, this.paint.height);
     ctx.drawImage(this.base, 0, 0, this.paint.width / this.dpr, this.paint.height / this.dpr);
+    ctx.fillStyle = "#222";
+    for (const [first, end] of this.lines) {
+      const [from, to] = [Math.max(first, this.window[0]), Math.min(end - 1, this.window[1])];
+      const [x, bottom] = [b[4 * from], b[4 * from + 1] + b[4 * from + 3]];
+      if (from <= to) ctx.fillRect(x, bottom - 3, b[4 * to] + b[4 * to + 2] - x, 3);
+    }
     if (hover < 0 || hover * 4 >= b.length) return;
     for (let j = 0; green && j <= hover; j++) {
       const a = green(j);
