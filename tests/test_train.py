@@ -86,7 +86,7 @@ def test_max_seconds_stops_early(small):
 
 
 def test_restore_best_reloads_the_best_epoch(small, monkeypatch):
-    """The held-out figures are scripted so that epoch 2 of 3 is the best; its weights must come back."""
+    """The validation figures are scripted so that epoch 2 of 3 is the best; its weights must come back."""
     vocab, tokens, val = small
     scripted = iter([9.0, 5.0, 7.0, 9.0, 5.0, 7.0])
     snapshots: list[dict[str, torch.Tensor]] = []
