@@ -1,9 +1,9 @@
 """Model weights in safetensors (loading cannot run code) with a JSON manifest beside them.
 
 A checkpoint named ``NAME`` in a folder is its manifest ``NAME.json`` and the weights file the
-manifest names (``NAME.<12 hex>.safetensors``; the shipped ones keep ``NAME.safetensors``). The
+manifest names (``NAME.<12 hex>.safetensors``). The
 manifest holds what rebuilds the model (``model``: the arguments of :func:`build_lm`), the
-``vocab``, how it was trained (``recipe``, device, time), the held-out perplexity, and one
+``vocab``, how it was trained (``recipe``, device, time), the validation and test perplexity, and one
 ``digest``: a sha256 over every other field of the manifest and the weights' bytes, checked on
 every load, so neither a changed letter of the vocabulary nor a flipped bit of a weight passes.
 

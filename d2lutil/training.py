@@ -2,7 +2,7 @@
 
 :func:`optimize` is the one optimisation loop of the package (forward, backward, clipping, a
 step, timed); :func:`train` runs it over epochs of a language model's windows, measures training
-and held-out perplexity and tells its callbacks after every epoch, as minGPT's trainer does: the
+and validation perplexity and tells its callbacks after every epoch, as minGPT's trainer does: the
 loop prints nothing itself but a tqdm bar, and a live plot (:class:`d2lutil.plot.LivePlot`) is one
 such callback. :class:`Recipe` names a run's hyper-parameters once; :func:`train_recipe` trains
 a model on The Time Machine with it.
@@ -240,14 +240,14 @@ def train(
 ) -> History:
     """Train a language model ``model(tokens (B, T)) -> (logits (B, T, V), state)``.
 
-    After every epoch the held-out perplexity on ``val_tokens`` (n,) is measured with
+    After every epoch the validation perplexity on ``val_tokens`` (n,) is measured with
     :func:`evaluate_perplexity` and every callback's ``on_epoch_end(history)`` is called.
     ``max_seconds`` stops training once that much training time has passed (the last epoch is
-    then partial). ``restore_best`` loads back the weights of the epoch with the lowest held-out
+    then partial). ``restore_best`` loads back the weights of the epoch with the lowest validation
     perplexity. ``progress`` shows a tqdm bar titled ``title``. ``schedule="cosine"`` lowers the
     learning rate from ``lr`` to 0 along a half cosine over all the run's steps. ``ema_decay``
     keeps an exponential moving average of the weights (``torch.optim.swa_utils.AveragedModel``):
-    the held-out perplexity is then measured on the average, and the model ends holding it.
+    the validation perplexity is then measured on the average, and the model ends holding it.
 
     A loss or perplexity that becomes infinite or NaN stops the run with :class:`TrainingDiverged`,
     which carries the history so far (after restoring the best weights when ``restore_best``).
@@ -282,7 +282,7 @@ def train(
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * batches) if schedule == "cosine" else None
     )
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay is not None else None
-    scored = model if averaged is None else averaged.module  # the weights the held-out text judges
+    scored = model if averaged is None else averaged.module  # the weights validation judges
     loss_of = LanguageModelLoss(model, device, carry_state=train_iter.sequential)
     history = History()
     # with restore_best, the starting weights are what a run that diverges in its first epoch goes back to
@@ -320,7 +320,7 @@ def train(
         if not (math.isfinite(history.train_ppl[-1]) and math.isfinite(history.val_ppl[-1])):
             diverged = (
                 f"epoch {epoch + 1} ended with training perplexity {history.train_ppl[-1]} "
-                f"and held-out perplexity {history.val_ppl[-1]}"
+                f"and validation perplexity {history.val_ppl[-1]}"
             )
             break
         if best is not None and history.val_ppl[-1] <= best[0]:
