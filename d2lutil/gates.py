@@ -9,7 +9,7 @@ from d2lutil._checks import check_int, check_real, check_tensor, show
 from d2lutil.models import RNNLM, GateValues, GRUScratch, gru_step
 
 
-def _layer_weights(gru: nn.GRU, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def layer_weights(gru: nn.GRU, layer: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(W_x (d, 3h), b_x (3h,), W_h (h, 3h), b_h (3h,)) of one layer of an ``nn.GRU``."""
     return (
         getattr(gru, f"weight_ih_l{layer}").T,
@@ -55,7 +55,7 @@ def trace_gates(rnn: nn.Module, X: Tensor, layer: int | None = None, H: Tensor |
     # nn.GRU's own fast loop yields every state; the gates then follow for all steps in one batch.
     states, _ = _gru_layers(rnn, layer, layer + 1)(inputs, h0.contiguous())
     h_prev = torch.cat([h0, states[:-1]])  # (T, B, h): the state each step starts from
-    W_x, b_x, W_h, b_h = _layer_weights(rnn, layer)
+    W_x, b_x, W_h, b_h = layer_weights(rnn, layer)
     T, B, _ = inputs.shape
     step = gru_step((inputs @ W_x + b_x).reshape(T * B, -1), h_prev.reshape(T * B, -1), W_h, b_h, "after")
     return GateValues(*(part.reshape(T, B, -1) for part in step))

@@ -11,16 +11,17 @@ passage is chosen or typed; moving a control afterwards needs no kernel at all.
   after character t, the L2 norm of the gradient of its log-probability with respect to the input
   vector (embedding or one-hot) of each of the ``context`` characters t-context+1..t.
 
-Connectivity is exact within the window: the state reached before the window depends only on
-earlier characters, so each window is replayed from that (stored) state, all windows in one batch.
-The cost is O(T * context) steps, not O(T^2).
+Connectivity is computed from the trace's own states: one backward pass per layer and offset,
+for all predictions at once, so its cost is O(T * context) backward steps (no step runs forward
+twice), not O(T^2).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,8 @@ import torch
 from torch import Tensor, nn
 
 from d2lutil.data import Vocab, load_time_machine, preprocess
-from d2lutil.gates import saturation, trace_gates
-from d2lutil.models import RNNLM
+from d2lutil.gates import layer_weights, saturation, trace_gates
+from d2lutil.models import RNNLM, GRUScratch, Reset, gru_step
 
 GATE_ORDER = ("z", "r")  # index 0: update gate Z, index 1: reset gate R
 
@@ -56,7 +57,7 @@ class PassageTrace:
 
 def check_model(model: Any, vocab: Vocab) -> None:
     """Refuse a model the explorer cannot trace, or a vocabulary that is not the model's."""
-    if not isinstance(model, RNNLM) or not (isinstance(model.rnn, nn.GRU) or hasattr(model.rnn, "trace")):
+    if not isinstance(model, RNNLM) or not isinstance(model.rnn, (nn.GRU, GRUScratch)):
         raise ValueError(
             "GateExplorer needs an RNNLM around an nn.GRU or a GRUScratch (e.g. the model that "
             f"load_checkpoint('gru_lm') returns), got {type(model).__name__}"
@@ -114,42 +115,56 @@ def connectivity(model: RNNLM, tokens: Tensor, targets: Tensor, states: list[Ten
     differentiated; states: per layer (T, h), the state after each step; context: k.
     Returns (T, k) float32: entry [t, j] is ||d log p(targets[t] | chars 0..t) / d x_{t-j}||,
     0 where t - j < 0.
+
+    Every step s of every layer is one application of its cell to (its input, the state before
+    it), both known from the trace, so the cell is applied to all T steps at once, as one batch.
+    The gradients then go back one step at a time for all T predictions together: at offset j,
+    row s of the batch carries the gradient of the prediction at s + j. Each offset is one
+    backward pass per layer through that one batched step, and no step is run forward again.
     """
     T = tokens.shape[1]
-    k = min(context, T)
     out = np.zeros((T, context), dtype=np.float32)
     if context == 0:
         return out
+    cells = _layer_cells(model.rnn)
     with torch.no_grad():
         x = model.embed(tokens)[:, 0]  # (T, d)
-    zero = torch.zeros(len(states), 1, states[0].shape[1], dtype=x.dtype, device=x.device)
-    # targets t >= k - 1: a full window t-k+1..t from the state after step t-k (zero for t = k-1)
-    ends = torch.arange(k - 1, T, device=x.device)
-    # targets t < k - 1: the first k - 1 characters from the zero state, read up to step t
-    firsts = torch.arange(0, k - 1, device=x.device)
-    for batch in ends.split(128):
-        windows = x[batch[None, :] + torch.arange(1 - k, 1, device=x.device)[:, None]]  # (k, B, d)
-        h0 = torch.stack([torch.cat([zero[i], s])[batch - k + 1] for i, s in enumerate(states)])  # (L, B, h)
-        grads = _window_grads(model, windows, h0, torch.full_like(batch, k - 1), targets[batch])  # (k, B)
-        out[batch.cpu().numpy(), :k] = grads.flip(0).T.cpu().numpy()
-    if len(firsts):
-        windows = x[: k - 1, None].expand(k - 1, len(firsts), x.shape[1])
-        grads = _window_grads(model, windows, zero.expand(-1, len(firsts), -1), firsts, targets[firsts])
-        for t in firsts.tolist():
-            out[t, : t + 1] = grads[: t + 1, t].flip(0).cpu().numpy()
+    with torch.enable_grad():
+        inputs, before, after = [], [], []
+        for layer, cell in enumerate(cells):
+            state = states[layer]
+            inputs.append((x if layer == 0 else states[layer - 1]).detach().requires_grad_(True))  # (T, d or h)
+            before.append(torch.cat([state.new_zeros(1, state.shape[1]), state[:-1]]).detach().requires_grad_(True))
+            after.append(cell(inputs[-1], before[-1]))  # (T, h), equal to states[layer]
+        top = states[-1].detach().requires_grad_(True)
+        logp = model.head(top).log_softmax(-1).gather(1, targets[:, None]).sum()
+        (from_above,) = torch.autograd.grad(logp, top)  # (T, h): row t, the prediction at t
+        carried = [torch.zeros_like(state) for state in states]  # per layer: from the step after
+        for j in range(min(context, T)):
+            for layer in reversed(range(len(cells))):
+                grad_in, grad_before = torch.autograd.grad(
+                    after[layer], (inputs[layer], before[layer]), carried[layer] + from_above, retain_graph=True
+                )
+                # row s of grad_before belongs to step s - 1 at the next offset (the first step's
+                # initial state is no input: dropped)
+                carried[layer] = torch.cat([grad_before[1:], grad_before.new_zeros(1, grad_before.shape[1])])
+                from_above = grad_in
+            out[j:, j] = from_above[: T - j].norm(dim=-1).float().cpu().numpy()  # row s: prediction s + j
+            from_above = torch.zeros_like(top)  # the head feeds the top layer at offset 0 only
     return out
 
 
-def _window_grads(model: RNNLM, windows: Tensor, h0: Tensor, step: Tensor, target: Tensor) -> Tensor:
-    """windows (n, B, d) read from states h0 (L, B, h); for window b, the gradient norm of the
-    log-probability of target[b] after step[b] with respect to each input. Returns (n, B)."""
-    with torch.enable_grad():
-        windows = windows.detach().clone().requires_grad_(True)
-        outputs, _ = model.rnn(windows, h0.contiguous())  # (n, B, h)
-        last = outputs[step, torch.arange(len(step), device=step.device)]  # (B, h)
-        logp = model.head(last).log_softmax(-1).gather(1, target[:, None]).sum()
-        (grad,) = torch.autograd.grad(logp, windows)
-    return grad.norm(dim=-1).float()
+def _layer_cells(rnn: nn.Module) -> list[Callable[[Tensor, Tensor], Tensor]]:
+    """One GRU step per layer, cell(x (B, d), h (B, h)) -> h_new (B, h), with the layer's own
+    weights and arithmetic (nn.GRU: reset after; GRUScratch: its own ``reset``)."""
+    if isinstance(rnn, GRUScratch):
+        return [partial(_step, rnn.W_x, rnn.b_x, rnn.W_h, rnn.b_h, reset=rnn.reset)]
+    assert isinstance(rnn, nn.GRU), "check_model admits only nn.GRU and GRUScratch"
+    return [partial(_step, *layer_weights(rnn, layer), reset="after") for layer in range(rnn.num_layers)]
+
+
+def _step(W_x: Tensor, b_x: Tensor, W_h: Tensor, b_h: Tensor, x: Tensor, h: Tensor, reset: Reset) -> Tensor:
+    return gru_step(torch.addmm(b_x, x, W_x), h, W_h, b_h, reset).h
 
 
 def trace_passage(model: RNNLM, vocab: Vocab, text: str) -> PassageTrace:
