@@ -20,7 +20,6 @@ import argparse
 import copy
 import datetime
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import torch
 from d2lutil.checkpoints import PRETRAINED_DIR, load_checkpoint, save_checkpoint
 from d2lutil.data import TimeMachine, load_time_machine
 from d2lutil.models import build_lm
-from d2lutil.settings import set_seed, try_gpu
+from d2lutil.settings import device_name, set_seed, try_gpu
 from d2lutil.training import Recipe, evaluate_perplexity, train_recipe
 
 # The full recipe: a two-layer recurrent layer with an embedding, AdamW with a cosine schedule and an
@@ -87,12 +86,6 @@ def with_overrides(recipe: dict[str, Any], overrides: list[str]) -> dict[str, An
         else:
             out[part][field] = value
     return out
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} thread(s))"
 
 
 def pretrain(

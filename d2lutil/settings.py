@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import random
 from pathlib import Path
 from typing import Literal
@@ -44,6 +45,23 @@ def try_gpu(i: int = 0) -> torch.device:
     if torch.cuda.device_count() > i:
         return torch.device(f"cuda:{i}")
     return torch.device("cpu")
+
+
+def device_name(device: torch.device) -> str:
+    """The device in words, for manifests and benchmark results: the GPU's name, or the CPU's model,
+    its cores and the threads torch uses."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    try:  # the model name is more telling than the architecture on Linux
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    threads = torch.get_num_threads()
+    return f"CPU ({cpu}, {os.cpu_count()} cores, torch using {threads} thread{'s' if threads != 1 else ''})"
 
 
 def set_seed(seed: int) -> None:

@@ -71,7 +71,6 @@ from d2lutil.bench.measure import (
     NN_GRU,
     SHORT,
     add_ratios,
-    device_name,
     gate_timings,
     load_average,
     micro_benchmark,
@@ -79,7 +78,7 @@ from d2lutil.bench.measure import (
     train_one,
 )
 from d2lutil.bench.report import markdown_table
-from d2lutil.settings import try_gpu
+from d2lutil.settings import device_name, try_gpu
 
 FULL = {
     "seconds": 60.0,
