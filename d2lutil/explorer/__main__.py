@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--save", type=Path, required=True, help="the HTML file to write")
     parser.add_argument("--checkpoint", default="gru_lm", help="a shipped checkpoint (default: gru_lm)")
     parser.add_argument("--length", type=int, default=400, help="characters per held-out passage (default 400)")
-    parser.add_argument("--context", type=int, default=64, help="earlier characters in the connectivity (default 64)")
+    parser.add_argument(
+        "--context", type=int, default=64, help="characters, up to each one, that the connectivity covers (default 64)"
+    )
     parser.add_argument("--count", type=int, default=3, help="how many held-out passages (default 3)")
     args = parser.parse_args(argv)
     model, vocab, manifest = load_checkpoint(args.checkpoint)

@@ -29,7 +29,7 @@ const CSS = `
 .gx-text { max-height: 190px; overflow-y: auto; border: 1px solid #ccc; padding: 6px; contain: content; }
 .gx-page { position: relative; }
 .gx-paint { position: absolute; left: 0; top: 0; pointer-events: none; }
-.gx-chars { position: relative; font: 14px/1.7 monospace; white-space: break-spaces; word-break: break-all;
+.gx-chars { position: relative; font: 14px/1.7 monospace; white-space: break-spaces; overflow-wrap: anywhere;
   color: transparent; cursor: default; }
 .gx-chars::selection { background: rgba(0, 90, 220, 0.35); color: transparent; }
 /* fixed heights: what a move rewrites in them is laid out there, and nothing below jumps */

@@ -294,7 +294,7 @@ class Explorer {
     if (t < 0) {
       this.hoverInfo.replaceChildren(
         "Hover over a character: its gate value, the model's next-character prediction there, and (green) " +
-          `how strongly each of the ${m.context} characters before it moves that prediction.`,
+          `how strongly each of the last ${m.context} characters up to it (itself included) moves that prediction.`,
       );
       return;
     }

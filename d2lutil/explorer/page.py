@@ -45,7 +45,7 @@ INTRO = (
     "A trained GRU language model read each passage below once; its update and reset gates at every "
     "character and unit are stored in this page, so every control works without Python. The text is "
     "coloured by the chosen unit's gate; hover a character to see the model's next-character prediction "
-    "there and, in green, how strongly each earlier character moves it (the gradient of the prediction's "
+    "there and, in green, how strongly each character up to it moves it (the gradient of the prediction's "
     "log-probability with respect to that character's input, after Madsen, Distill 2019). The scatter "
     "places every unit's gates by how often they are saturated (Karpathy, Johnson and Fei-Fei, 2015)."
 )

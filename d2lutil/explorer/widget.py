@@ -78,9 +78,10 @@ class GateExplorer(anywidget.AnyWidget):
     training text was; at most ``max_chars`` characters are traced. ``layer``: the layer shown
     first (default: the top one); ``window``: the heatmap's initial number of steps;
     ``units_shown``: the heatmap's rows, the block of units that holds the chosen unit;
-    ``context``: how many earlier characters the connectivity covers (0: none). Its cost grows as
-    passage length x context (measured for gru_lm on a busy 2-core CPU, one thread: 4 s for 200
-    characters x 32); the gates are shown first, and the connectivity follows when it is ready.
+    ``context``: how many characters, up to and including each one, the connectivity covers
+    (0: none). Its cost grows as passage length x context (for gru_lm on a quiet 2-core CPU, 1.2 s
+    for 1,000 characters x 32, after 0.55 s for the gates); the gates are shown first, and the
+    connectivity follows when it is ready.
 
     Display the explorer as a cell's last expression. ``trace`` is the current passage's
     :class:`~d2lutil.explorer.trace.PassageTrace` (exact values); ``kernel_ms`` the kernel's time
