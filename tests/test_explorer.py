@@ -19,6 +19,7 @@ from d2lutil.explorer import GateExplorer, held_out_passages, trace_passage
 from d2lutil.explorer.__main__ import page_title
 from d2lutil.explorer.trace import add_connectivity, dequantise, quantise
 from d2lutil.gates import saturation, trace_gates
+from d2lutil.models import RNNLM, GRUScratch
 
 PASSAGES = {
     "one": "the time traveller for so it will be convenient to speak of him was expounding a recondite matter to us",
@@ -87,13 +88,24 @@ def test_connectivity_equals_the_gradient_norms_of_each_prediction(model, vocab,
     assert (trace.connectivity[:, 0] > 0).all()  # the last character read always matters
 
 
-def test_connectivity_of_a_one_layer_scratch_gru(vocab):
+@pytest.mark.parametrize("reset", ["after", "before"])
+def test_connectivity_of_a_one_layer_scratch_gru(vocab, reset):
     d2lutil.set_seed(1)
-    model = d2lutil.build_lm("gru_scratch", len(vocab), hidden_size=10).eval()
+    model = RNNLM(GRUScratch(len(vocab), 10, reset=reset), len(vocab)).eval()  # one-hot inputs
     text = "a short passage to read"
     trace = add_connectivity(model, vocab, trace_passage(model, vocab, text), 6)
     assert trace.gates.shape == (1, 2, len(text), 10)
     expected = direct_connectivity(model, vocab, text, trace.predicted, 6)
+    np.testing.assert_allclose(trace.connectivity, expected, rtol=1e-4, atol=1e-7)
+
+
+def test_connectivity_through_three_layers(vocab):
+    """Every path from an input up through the layers and along each layer's states is counted."""
+    d2lutil.set_seed(2)
+    model = d2lutil.build_lm("gru", len(vocab), hidden_size=12, num_layers=3, embed_size=5).eval()
+    text = "three layers read this"
+    trace = add_connectivity(model, vocab, trace_passage(model, vocab, text), 9)
+    expected = direct_connectivity(model, vocab, text, trace.predicted, 9)
     np.testing.assert_allclose(trace.connectivity, expected, rtol=1e-4, atol=1e-7)
 
 
