@@ -40,7 +40,21 @@ def pytest_runtest_logreport(report):
         _NOTEBOOK_SECONDS[key] = _NOTEBOOK_SECONDS.get(key, 0.0) + report.duration
 
 
+# Figures a test measures (the explorer's frame times) are printed at the end of every run, passed or
+# not, so that CI's log carries them: a test adds (title, text) through the `final_summary` fixture.
+_REPORTS: list[tuple[str, str]] = []
+
+
+@pytest.fixture
+def final_summary():
+    """final_summary(title, text): print ``text`` under ``title`` in the run's final summary."""
+    return lambda title, text: _REPORTS.append((title, text))
+
+
 def pytest_terminal_summary(terminalreporter):
+    for title, text in _REPORTS:
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
     if not _NOTEBOOK_SECONDS:
         return
     names = sorted({name for name, _ in _NOTEBOOK_SECONDS})

@@ -17,20 +17,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-# Figures a test measures (the explorer's frame times) are printed at the end of every run, passed or
-# not, so that CI's log carries them: a test adds (title, text) through the `final_summary` fixture.
-_REPORTS: list[tuple[str, str]] = []
-
-
-@pytest.fixture
-def final_summary():
-    """final_summary(title, text): print ``text`` under ``title`` in the run's final summary."""
-    return lambda title, text: _REPORTS.append((title, text))
-
-
-def pytest_terminal_summary(terminalreporter):
-    for title, text in _REPORTS:
-        terminalreporter.section(title)
-        terminalreporter.write_line(text)

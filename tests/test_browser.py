@@ -663,9 +663,11 @@ def _drive_explorer(page, root, moves: int = 12, trained: bool = True) -> dict[s
 def _timing_table(title: str, times: dict[str, list[float]]) -> str:
     import statistics
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    from d2lutil.bench.measure import load_average
+
+    load = load_average()
     lines = [
-        f"{title}; load average {load:.1f} on {os.cpu_count()} cores",
+        f"{title}; load average {load[0] if load else 'unknown'} on {os.cpu_count()} cores",
         "event to painted frame, and (in brackets) the part spent in the explorer's own handlers;",
         f"issue 15's budget: median 16 ms, worst 50 ms; this run fails at {FRAME_BUDGET_MS[0]:.0f} / "
         f"{FRAME_BUDGET_MS[1]:.0f} ms" + ("" if STRICT_FRAMES else " (D2LUTIL_STRICT_FRAMES=1 for 16 / 50)"),
