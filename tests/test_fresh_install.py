@@ -357,3 +357,25 @@ def test_nothing_removed_in_python_3_13_is_used() -> None:
             hits += [n for n in names if n in REMOVED_NAMES]
             found += [f"{where}:{node.lineno}: {hit}" for hit in hits]
     assert not found, "gone in Python 3.12/3.13 (Colab runs 3.13):\n" + "\n".join(found)
+
+
+def test_refresh_colab_versions() -> None:
+    """The refresh script takes new versions and the header from Colab's list, keeps the names, rejects a gone one."""
+    from refresh_colab_versions import read_versions_text, refresh
+
+    header, pinned = read_versions(VERSIONS)
+    assert {"source", "date", "python", "torch"} <= set(header), header
+    assert {"ipython", "ipywidgets", "anywidget", "numpy", "matplotlib", "traitlets"} <= set(pinned)
+    freeze = [f"{n}=={'99.0' if n == 'ipython' else v}" for n, v in pinned.items()]
+    freeze += [
+        "google-colab @ file:///colabtools/dist/google_colab-1.0.0.tar.gz",
+        "torch==9.9.9+cu999",
+        "unrelated==1.0",
+    ]
+    text = refresh("\n".join(freeze), header, list(pinned), source="S", date="2027-01-02", python="3.14.0")
+    new_header, new = read_versions_text(text)
+    assert new_header == {"source": "S", "date": "2027-01-02", "python": "3.14.0", "torch": "9.9.9+cu999"}
+    assert new == {**pinned, "ipython": "99.0"}, "only ipython's version should have changed"
+    with pytest.raises(ValueError, match="anywidget"):
+        refresh("\n".join(f for f in freeze if not f.startswith("anywidget")), header, list(pinned), source="S",
+                date="2027-01-02", python="3.14.0")  # fmt: skip
