@@ -14,6 +14,10 @@ page), each prepared for a static page:
   ``D2LUTIL_DATA_DIR`` mean what they mean in a notebook);
 * worked solutions (cells with ``jupyter.source_hidden``) get the ``hide-cell`` tag, so the page
   shows them collapsed, code and output (the output would give the answer away);
+* the page opens with the lesson, not with the set-up: the Colab cell (``%pip install ...``, of no
+  use on a web page, where the badge opens Colab) gets the ``remove-cell`` tag, and the budget cell
+  (the one that prints ``d2lutil.describe_setting``) the ``hide-cell`` tag: collapsed, code and
+  printout, so a reader can still see which budget drew the page's figures;
 * a heading never goes down more than one level from the one before (``####`` under ``##``
   becomes ``###``), as Sphinx requires;
 * each widget view becomes what it showed when the run ended (its images, HTML and captured output,
@@ -49,7 +53,8 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_colab_cells import colab_url, repository_url  # noqa: E402  (a sibling script, not a package)
+from notebook_policy import colab_cell_source  # noqa: E402  (sibling scripts, not a package)
+from sync_colab_cells import colab_url, repository_url  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
@@ -89,9 +94,28 @@ def tag_solutions(nb: nbformat.NotebookNode) -> None:
     """Give every cell whose source is collapsed in Jupyter the ``hide-cell`` tag (code and output collapsed)."""
     for cell in nb.cells:
         if cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"):
-            tags = cell.metadata.setdefault("tags", [])
-            if "hide-cell" not in tags:
-                tags.append("hide-cell")
+            _add_tag(cell, "hide-cell")
+
+
+def _add_tag(cell: nbformat.NotebookNode, tag: str) -> None:
+    tags = cell.metadata.setdefault("tags", [])
+    if tag not in tags:
+        tags.append(tag)
+
+
+def tag_setup_cells(nb: nbformat.NotebookNode, colab_cell: str) -> None:
+    """Remove the Colab cell (its source is ``colab_cell``) from the page, and collapse the budget cell.
+
+    The budget cell is the first code cell that calls ``describe_setting(``. A notebook without a
+    Colab cell is an error (``python scripts/sync_colab_cells.py`` writes it).
+    """
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if not code or code[0].source != colab_cell:
+        raise ValueError("the first code cell is not the Colab cell: run `python scripts/sync_colab_cells.py`")
+    _add_tag(code[0], "remove-cell")
+    budget = next((cell for cell in code if "describe_setting(" in cell.source), None)
+    if budget is not None:
+        _add_tag(budget, "hide-cell")
 
 
 def fix_heading_levels(nb: nbformat.NotebookNode) -> None:
@@ -173,10 +197,12 @@ def freeze_widgets(nb: nbformat.NotebookNode) -> int:
     return count
 
 
-def prepare(nb: nbformat.NotebookNode, colab: str) -> nbformat.NotebookNode:
-    """The executed notebook as the website shows it (see the module docstring)."""
+def prepare(nb: nbformat.NotebookNode, colab: str, colab_cell: str) -> nbformat.NotebookNode:
+    """The executed notebook as the website shows it (see the module docstring); ``colab`` is its Colab
+    address, ``colab_cell`` the Colab cell's source."""
     nb = copy.deepcopy(nb)
     tag_solutions(nb)
+    tag_setup_cells(nb, colab_cell)
     fix_heading_levels(nb)
     freeze_widgets(nb)
     add_colab_badge(nb, colab)
@@ -297,7 +323,7 @@ def build(out: Path = OUT, timeout: float = 1800.0, reuse: bool = False) -> Path
             nb = execute(path, timeout)
             nbformat.write(nb, executed / path.name)
             print(f"[{time.monotonic() - tick:5.0f} s] executed {path.name}", flush=True)
-        nbformat.write(prepare(nb, colab_url(colab_base, path.name)), src / path.name)
+        nbformat.write(prepare(nb, colab_url(colab_base, path.name), colab_cell_source(colab_base)), src / path.name)
     write_includes(src, notebooks)
     vendor_mathjax(src / "_static")
     tick = time.monotonic()

@@ -5,6 +5,8 @@ notebooks in the quick setting the root conftest sets; any Sphinx warning fails 
 
 * over all built pages, parsed as HTML: every internal link, image, script and stylesheet points
   at a file of the site, and every ``#anchor`` at an id of its page;
+* each notebook's page opens with the lesson: the Colab cell (``%pip install ...``) is not on the page,
+  and the budget cell (code and printout) sits only inside a collapsed ``hide-cell`` block;
 * each notebook's page carries an "Open in Colab" badge to
   ``https://colab.research.google.com/github/<owner/name>/blob/main/notebooks/<its notebook>.ipynb``,
   with ``owner/name`` from pyproject's ``[project.urls] Repository``, and the landing page all six;
@@ -218,6 +220,46 @@ def test_landing_page_shows_the_readme_results(site: Path) -> None:
     assert len(cells) > 50 and not missing, f"README results missing from the landing page: {missing}"
 
 
+class _Setup(HTMLParser):
+    """Where the set-up cells' text occurs in a page: each occurrence, and whether a collapsed
+    (``tag_hide-cell``) block holds it."""
+
+    def __init__(self, markers: tuple[str, ...]) -> None:
+        super().__init__()
+        self.markers = markers
+        self.open: list[bool] = []  # one entry per open <div>/<details>: is it a hide-cell block?
+        self.found: list[tuple[str, bool]] = []  # (marker, inside a hide-cell block)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("div", "details"):
+            self.open.append("tag_hide-cell" in (dict(attrs).get("class") or "").split())
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("div", "details") and self.open:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.found += [(m, any(self.open)) for m in self.markers if m in data]
+
+
+COLAB_MARKERS = ("%pip install", "google.colab")
+BUDGET_MARKERS = ("describe_setting", "budget = ")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_page_opens_with_the_lesson(notebook: str, site: Path) -> None:
+    """No Colab cell on the page; the budget cell's code and printout only inside a collapsed block."""
+    parser = _Setup(COLAB_MARKERS + BUDGET_MARKERS)
+    parser.feed((site / notebook.replace(".ipynb", ".html")).read_text(encoding="utf-8"))
+    colab = [m for m, _ in parser.found if m in COLAB_MARKERS]
+    assert not colab, f"{notebook}'s page shows the Colab cell ({colab}): scripts/build_site.py should remove it"
+    shown = [m for m, hidden in parser.found if m in BUDGET_MARKERS and not hidden]
+    assert not shown, f"{notebook}'s page shows the budget cell's {shown} outside a collapsed hide-cell block"
+    assert {m for m, _ in parser.found} == set(BUDGET_MARKERS), (
+        f"{notebook}'s page lacks the collapsed budget cell (code and printout): found {parser.found}"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Every page in the browser, offline
 # --------------------------------------------------------------------------------------------
@@ -233,6 +275,7 @@ _PAGE_REPORT = """() => {
   return {
     raw_tex: ['$', '\\\\(', '\\\\[', '\\\\)', '\\\\]'].filter(d => text.includes(d)),
     figure_repr: document.body.innerText.includes('<Figure size'),
+    setup_shown: ['%pip install', 'budget = '].filter(t => body.innerText.includes(t)),
     maths: maths.length,
     untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 80)),
     images: [...document.images].map(
@@ -284,6 +327,7 @@ def test_page_in_the_browser(name: str, site: Path, server: str, browser) -> Non
     assert not report["untypeset"], f"{name}: equations MathJax did not typeset: {report['untypeset']}"
     assert not report["raw_tex"], f"{name}: raw TeX delimiters {report['raw_tex']} left in the text"
     assert not report["figure_repr"], f"{name}: a figure shows as '<Figure size ...>' text"
+    assert not report["setup_shown"], f"{name}: the set-up cells' {report['setup_shown']} are visible on the page"
     broken = [i["src"] for i in report["images"] if not i["ok"]]
     assert not broken, f"{name}: images that did not load: {broken}"
     if name.replace(".html", ".ipynb") in NOTEBOOKS:
