@@ -218,10 +218,11 @@ def colab_cell_pip_args(wheel: Path) -> list[str]:
     return args
 
 
-def package_table(pinned: dict[str, str], before: dict, after: dict) -> tuple[str, list[str]]:
-    """The packages before and after the Colab cell, and the preinstalled ones whose version changed."""
+def package_table(pinned: dict[str, str], torch: str, before: dict, after: dict) -> tuple[str, list[str]]:
+    """The packages before and after the Colab cell, and the preinstalled ones whose version changed
+    (``torch``: Colab's torch, named beside this machine's build)."""
     rows, changed = [], []
-    colab = {canonical(n): v for n, v in pinned.items()}
+    colab = {canonical(n): v for n, v in pinned.items()} | {"torch": f"{torch} (not here)"}
     for key in sorted(set(before) | set(after)):
         name, old = before.get(key, (None, "-"))
         name, new = after.get(key, (name, "-"))
@@ -230,8 +231,8 @@ def package_table(pinned: dict[str, str], before: dict, after: dict) -> tuple[st
             mark, changed = "CHANGED", [*changed, f"{name} {old} -> {new}"]
         elif key not in before:
             mark = "added by the cell"
-        rows.append(f"{name:28} {colab.get(key, '(not pinned)'):14} {old:14} {new:14} {mark}")
-    head = f"{'package':28} {'Colab':14} {'before':14} {'after':14}"
+        rows.append(f"{name:28} {colab.get(key, '(not pinned)'):26} {old:14} {new:14} {mark}")
+    head = f"{'package':28} {'Colab':26} {'before':14} {'after':14}"
     return "\n".join([head, *rows]), changed
 
 
@@ -255,7 +256,7 @@ def test_colab_runtime(wheel: Path, torch_venv: Path, tmp_path: Path) -> None:
     print("the Colab cell's command, run here: %pip " + shlex.join(args))
     run([python, "-m", "pip", *args, "--disable-pip-version-check"], 900)
     after = installed(python)
-    table, changed = package_table(pinned, before, after)
+    table, changed = package_table(pinned, header["torch"], before, after)
     print(table)
     assert "d2lutil" in after, "the Colab cell did not install d2lutil"
     assert not changed, (
