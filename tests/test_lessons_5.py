@@ -82,11 +82,16 @@ def test_sentence_ends_fall_on_the_spaces_after_each_sentence():
 
 def test_token_losses_agree_with_evaluate_perplexity(gru_lm, data):
     ns = notebook_code("token_losses")
-    tokens = data.val_tokens[:1500]
+    tokens = data.val_tokens[:1601]
     losses = ns["token_losses"](gru_lm, tokens)
-    assert losses.shape == (len(tokens) - 1,)
-    one_stream = d2lutil.evaluate_perplexity(gru_lm, tokens, batch_size=1)
-    assert math.exp(losses.mean().item()) == pytest.approx(one_stream, rel=1e-4)
+    assert losses.shape == (1600,)
+    assert math.exp(losses.mean().item()) == pytest.approx(d2lutil.evaluate_perplexity(gru_lm, tokens), rel=1e-4)
+    one_stream = ns["token_losses"](gru_lm, tokens, streams=1)
+    assert math.exp(one_stream.mean().item()) == pytest.approx(
+        d2lutil.evaluate_perplexity(gru_lm, tokens, batch_size=1), rel=1e-4
+    )
+    # text order: the first stream's losses come first, and they are those of its own characters
+    assert torch.allclose(losses[:100], ns["token_losses"](gru_lm, tokens[:101], streams=1), atol=1e-5)
 
 
 def test_bootstrap_ratio_is_exact_on_known_cases():
@@ -151,5 +156,5 @@ def test_cuts_zero_the_state_after_the_given_characters(gru_lm, data):
     half = len(tokens) // 2
     losses = notebook_code("token_losses")["token_losses"]
     cut = perplexity_with(gru_lm, tokens, [Intervention("cut", at=half - 1)])
-    pieces = torch.cat([losses(gru_lm, tokens[: half + 1]), losses(gru_lm, tokens[half:])])
+    pieces = torch.cat([losses(gru_lm, tokens[: half + 1], streams=1), losses(gru_lm, tokens[half:], streams=1)])
     assert cut == pytest.approx(math.exp(pieces.mean().item()), rel=1e-4)
