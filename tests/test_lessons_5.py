@@ -31,26 +31,28 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_concise.md"
 def notebook_code(*definitions: str) -> dict:
     """The notebook's functions and classes named ``definitions``, defined as the notebook defines them.
 
-    Each is taken from the one code cell that defines it, with that cell's imports, and nothing else
-    of the cell is run; ``device`` is the CPU.
+    The notebook's imports run first (every import statement of its code cells), then each
+    definition, taken from the one code cell that holds it; nothing else of the notebook is run.
+    ``device`` is the CPU.
     """
     cells = [
         ast.parse(c.source)
         for c in jupytext.read(NOTEBOOK).cells
         if c.cell_type == "code" and "%pip" not in c.source  # the Colab cell is IPython, not Python
     ]
-    namespace: dict = {"math": math, "torch": torch, "F": F, "device": torch.device("cpu")}
+    imports = [node for tree in cells for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    body = list(imports)
     for name in definitions:
         found = [
-            (tree, node)
+            node
             for tree in cells
             for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name
         ]
         assert len(found) == 1, f"notebook 5 should define {name} once, found {len(found)}"
-        tree, node = found[0]
-        imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-        exec(compile(ast.Module(body=[*imports, node], type_ignores=[]), f"05_concise:{name}", "exec"), namespace)
+        body += found
+    namespace: dict = {"device": torch.device("cpu")}
+    exec(compile(ast.Module(body=body, type_ignores=[]), "05_concise.md", "exec"), namespace)
     return namespace
 
 
@@ -149,7 +151,7 @@ def test_cuts_zero_the_state_after_the_given_characters(gru_lm, data):
     last = [Intervention("cut", at=len(tokens) - 2)]
     assert perplexity_with(gru_lm, tokens, last) == pytest.approx(perplexity_with(gru_lm, tokens), rel=1e-6)
     # a cut after every character: each one is read alone, from a zero state
-    every = perplexity_with(gru_lm, tokens, [Intervention("cut", at=i) for i in range(len(tokens))])
+    every = perplexity_with(gru_lm, tokens, [Intervention("cut", at=i) for i in range(len(tokens) - 1)])
     alone = torch.stack([gru_lm(tokens[i : i + 1][None])[0][0, 0] for i in range(len(tokens) - 1)])
     assert every == pytest.approx(math.exp(F.cross_entropy(alone, tokens[1:]).item()), rel=1e-4)
     # a cut after character half - 1: from character half on, the text reads as if it started there
