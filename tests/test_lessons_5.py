@@ -24,6 +24,7 @@ import torch.nn.functional as F
 import d2lutil
 from d2lutil.checkpoints import PRETRAINED_DIR, load_checkpoint
 from d2lutil.data import locate_time_machine, preprocess
+from d2lutil.gates import Intervention
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_concise.md"
 
@@ -130,13 +131,12 @@ def _with_bias(model, block: int, layers, shift: float = 1e4):
 
 
 def test_gates_set_to_one_equal_a_model_whose_gate_bias_saturates_them(gru_lm, data):
-    ns = notebook_code("Intervention", "perplexity_with")
-    Intervention, perplexity_with = ns["Intervention"], ns["perplexity_with"]
+    perplexity_with = notebook_code("perplexity_with")["perplexity_with"]
     tokens = data.test_tokens[:300]
-    no_reset = [Intervention("reset", layer=k, value=1.0) for k in (0, 1)]
+    no_reset = [Intervention("reset", None, value=1.0)]
     expected = d2lutil.evaluate_perplexity(_with_bias(gru_lm, 0, (0, 1)), tokens, batch_size=1)
     assert perplexity_with(gru_lm, tokens, no_reset) == pytest.approx(expected, rel=1e-4)
-    frozen = [Intervention("update", layer=0, value=1.0)]  # layer 1 keeps its zero start state forever
+    frozen = [Intervention("update", 0, value=1.0)]  # layer 1 keeps its zero start state forever
     expected = d2lutil.evaluate_perplexity(_with_bias(gru_lm, 1, (0,)), tokens, batch_size=1)
     assert perplexity_with(gru_lm, tokens, frozen) == pytest.approx(expected, rel=1e-4)
     assert expected > 2 * perplexity_with(gru_lm, tokens), "a layer that never moves should ruin the model"
@@ -144,19 +144,18 @@ def test_gates_set_to_one_equal_a_model_whose_gate_bias_saturates_them(gru_lm, d
 
 @torch.no_grad()
 def test_cuts_zero_the_state_after_the_given_characters(gru_lm, data):
-    ns = notebook_code("Intervention", "perplexity_with")
-    Intervention, perplexity_with = ns["Intervention"], ns["perplexity_with"]
+    perplexity_with = notebook_code("perplexity_with")["perplexity_with"]
     tokens = data.test_tokens[:300]
     # a cut after the last prediction changes nothing
-    last = [Intervention("cut", at=len(tokens) - 2)]
+    last = [Intervention("cut", None, at=len(tokens) - 2)]
     assert perplexity_with(gru_lm, tokens, last) == pytest.approx(perplexity_with(gru_lm, tokens), rel=1e-6)
     # a cut after every character: each one is read alone, from a zero state
-    every = perplexity_with(gru_lm, tokens, [Intervention("cut", at=i) for i in range(len(tokens) - 1)])
+    every = perplexity_with(gru_lm, tokens, [Intervention("cut", None, at=i) for i in range(len(tokens) - 1)])
     alone = torch.stack([gru_lm(tokens[i : i + 1][None])[0][0, 0] for i in range(len(tokens) - 1)])
     assert every == pytest.approx(math.exp(F.cross_entropy(alone, tokens[1:]).item()), rel=1e-4)
     # a cut after character half - 1: from character half on, the text reads as if it started there
     half = len(tokens) // 2
     losses = notebook_code("token_losses")["token_losses"]
-    cut = perplexity_with(gru_lm, tokens, [Intervention("cut", at=half - 1)])
+    cut = perplexity_with(gru_lm, tokens, [Intervention("cut", None, at=half - 1)])
     pieces = torch.cat([losses(gru_lm, tokens[: half + 1], streams=1), losses(gru_lm, tokens[half:], streams=1)])
     assert cut == pytest.approx(math.exp(pieces.mean().item()), rel=1e-4)
