@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from d2lutil.models import RNNScratch, gru_step
+from d2lutil.diagrams import contrast
+from d2lutil.models import GRUScratch, RNNScratch, gru_step
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -50,6 +51,65 @@ def run_cells(name: str, stop_after: str | None = None) -> dict[str, Any]:
         torch.set_default_dtype(default_dtype)
         torch.set_num_threads(threads)
     return namespace
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook 1: the Jacobians (the cells before the training; the training runs under nbval)
+
+
+@pytest.fixture(scope="module")
+def nb1() -> dict[str, Any]:
+    return run_cells("01_motivation", stop_after="# Going deeper: the bound")
+
+
+def test_nb1_jacobian_norms_match_the_product_of_step_jacobians(nb1):
+    """jacobian_norms (one batched backward pass) against the explicit product of autograd step Jacobians."""
+    torch.manual_seed(0)
+    layer = GRUScratch(3, 4).double()
+    X = torch.randn(6, 2, 3, dtype=torch.float64)
+    norms = nb1["jacobian_norms"](layer, X)  # (T + 1, B)
+    for b in range(2):
+        H, states = torch.zeros(1, 1, 4, dtype=torch.float64), []
+        for t in range(6):
+            states.append(H)
+            H = layer(X[t : t + 1, b : b + 1], H)[1]
+        product = torch.eye(4, dtype=torch.float64)
+        for k in range(1, 7):  # distance k: the product of the last k step Jacobians, the latest leftmost
+            t = 6 - k
+            step = torch.autograd.functional.jacobian(
+                lambda h, t=t, b=b: layer(X[t : t + 1, b : b + 1], h.view(1, 1, 4))[1].view(4), states[t].view(4)
+            )
+            product = product @ step
+            assert abs(torch.linalg.matrix_norm(product, ord=2).item() - norms[k, b].item()) < 1e-10
+
+
+@pytest.mark.parametrize("bias", [0.0, 3.0, 10.0])
+def test_nb1_gru_step_jacobian_is_autograds(nb1, bias):
+    torch.manual_seed(1)
+    layer = GRUScratch(4, 6).double()
+    with torch.no_grad():
+        layer.b_x[6:12] = bias
+    x, h = torch.randn(4, dtype=torch.float64), torch.tanh(torch.randn(6, dtype=torch.float64))
+    J = nb1["gru_step_jacobian"](layer, x, h)
+    auto = torch.autograd.functional.jacobian(lambda v: layer(x.view(1, 1, 4), v.view(1, 1, 6))[1].view(6), h)
+    torch.testing.assert_close(J, auto, atol=1e-12, rtol=0)
+    if bias == 10.0:  # z near 1: the step is nearly the identity, as the text says
+        assert torch.linalg.matrix_norm(J - torch.eye(6, dtype=torch.float64), ord=2) < 1e-3
+
+
+def test_nb1_the_norm_bound_says_nothing_for_the_measured_rnn(nb1):
+    """The hidden cell's facts, asserted: ||W_hh||_2 > 1 > rho(W_hh), the gradient vanishes anyway."""
+    g = nb1
+    measured = g["far_norm"]["tanh RNN"]
+    assert g["norm_2"] > 1 > g["radius"], "the norm bound says nothing, while the spectral radius is below 1"
+    assert measured < 1e-3 < g["norm_2"] ** g["FAR"], "the gradient vanishes although the norm bound grows"
+    assert measured < g["power_norm"] < 1, "powers of W_hh shrink, and the tanh factors shrink the product further"
+
+
+def test_nb1_starts_slow_the_vanishing(nb1):
+    far = nb1["far_norm"]
+    assert far["tanh RNN, orthogonal W_hh"] > far["tanh RNN"]
+    assert far[f"GRU, update-gate bias +{nb1['UPDATE_BIAS']:.0f}"] > far["GRU"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -121,6 +181,13 @@ def test_nb2_heatmaps_have_a_colour_bar_each_with_words_at_the_ends(nb2):
         for bar in bars:
             labels = [t.get_text() for t in bar.get_yticklabels()]
             assert labels[0].startswith("0:") and labels[-1].startswith("1:")
+        for ax in fig.axes:  # the numbers on the cells: readable on every cell's colour
+            if ax.images:
+                image = ax.images[0]
+                for text in ax.texts:
+                    j, i = text.get_position()
+                    cell = image.cmap(image.norm(image.get_array()[int(i), int(j)]))[:3]
+                    assert contrast(cell, text.get_color()) >= 4.5, text.get_text()
     finally:
         plt.show = show
         plt.close("all")
