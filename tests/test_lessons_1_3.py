@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,10 @@ from d2lutil.models import GRUScratch, RNNScratch, gru_step
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+sys.path.insert(0, str(REPO / "scripts"))
+import word_counts  # noqa: E402
 
 
 def run_cells(name: str, stop_after: str | None = None) -> dict[str, Any]:
@@ -37,7 +41,8 @@ def run_cells(name: str, stop_after: str | None = None) -> dict[str, Any]:
     namespace: dict[str, Any] = {"__name__": f"notebook_{name}"}
     show, plt.show = plt.show, lambda *args, **kwargs: None
     default_dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
-    os.environ.setdefault("D2LUTIL_QUICK", "1")
+    quick = os.environ.get("D2LUTIL_QUICK")
+    os.environ["D2LUTIL_QUICK"] = "1"  # CI's budget, for this notebook only
     try:
         for cell in nb.cells:
             if cell.cell_type != "code" or cell.source.startswith("# Colab only"):
@@ -46,11 +51,26 @@ def run_cells(name: str, stop_after: str | None = None) -> dict[str, Any]:
             if stop_after is not None and stop_after in cell.source:
                 break
     finally:
+        if quick is None:
+            del os.environ["D2LUTIL_QUICK"]
+        else:
+            os.environ["D2LUTIL_QUICK"] = quick
         plt.show = show
         plt.close("all")
         torch.set_default_dtype(default_dtype)
         torch.set_num_threads(threads)
     return namespace
+
+
+# ----------------------------------------------------------------------------------------------
+# The lessons' length (issue 25: at most 2,200 words shown per notebook, counted as scripts/word_counts.py does)
+
+
+@pytest.mark.parametrize("name", ["01_motivation", "02_gates", "03_candidate_state"])
+def test_words_a_reader_sees_stay_within_the_limit(name):
+    counts = word_counts.count(jupytext.read(NOTEBOOKS / f"{name}.md"))
+    assert counts.shown <= 2200, f"{name} shows {counts.shown} words outside collapsed cells"
+    assert counts.timings == 0, f"{name} has a timing cell: timings belong in the engineering appendix"
 
 
 # ----------------------------------------------------------------------------------------------
