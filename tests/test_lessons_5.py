@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import sys
 from pathlib import Path
 
 import jupytext
@@ -26,7 +27,10 @@ from d2lutil.checkpoints import PRETRAINED_DIR, load_checkpoint
 from d2lutil.data import locate_time_machine, preprocess
 from d2lutil.gates import Intervention
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_concise.md"
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK = REPO / "notebooks" / "05_concise.md"
+sys.path.insert(0, str(REPO / "scripts"))
+import word_counts  # noqa: E402
 
 
 def notebook_code(*definitions: str) -> dict:
@@ -159,3 +163,12 @@ def test_cuts_zero_the_state_after_the_given_characters(gru_lm, data):
     cut = perplexity_with(gru_lm, tokens, [Intervention("cut", None, at=half - 1)])
     pieces = torch.cat([losses(gru_lm, tokens[: half + 1], streams=1), losses(gru_lm, tokens[half:], streams=1)])
     assert cut == pytest.approx(math.exp(pieces.mean().item()), rel=1e-4)
+
+
+def test_the_lesson_stays_short_and_holds_no_timing_or_check_cell():
+    """Issue 25: notebook 5 shows at most 2,000 words outside collapsed cells, and its timings and
+    verification cells live in notebook 7 and in this file (counted as scripts/word_counts.py counts)."""
+    counts = word_counts.count(jupytext.read(NOTEBOOK))
+    assert counts.shown <= 2000, f"notebook 5 shows {counts.shown} words outside collapsed cells"
+    assert counts.timings == 0, "a timing cell belongs in notebook 7, the engineering appendix"
+    assert counts.checks == 0, "a verification cell belongs in tests/test_lessons_5.py; one teaching assert stays"
