@@ -58,8 +58,11 @@ RUNNER = ["nbval"]
 NOT_UNIT = {
     "test_bench.py",
     "test_browser.py",
+    "test_colours.py",
     "test_fresh_install.py",
     "test_layers.py",
+    "test_lessons_1_3.py",
+    "test_lessons_5.py",
     "test_lint.py",
     "test_notebook_hygiene.py",
     "test_prose_numbers.py",
