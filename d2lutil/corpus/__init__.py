@@ -41,12 +41,7 @@ MAX_BYTES = 64 * 2**20  # the book is 179 kB; anything far bigger is not the fil
 
 def sha1_of(path: Path) -> str:
     """The hex sha1 of a file's bytes."""
-    path = check_path("path", path)
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return settings.file_digest(check_path("path", path), hashlib.sha1()).hexdigest()
 
 
 def _ready_folder(folder: Path) -> None:
@@ -100,10 +95,13 @@ def download(
     the file cannot be had (the message says where to put it by hand) and ``ValueError`` when the
     bytes that arrived have the wrong sha1.
     """
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValueError(f"url must be an http:// or https:// address (a str), got {show(url)}")
+    for name, value in (("url", url), ("sha1", sha1)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {show(value)}")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// or https:// address, got {show(url)}")
     folder = check_path("folder", folder)
-    if not isinstance(sha1, str) or len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
+    if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
         raise ValueError(f"sha1 must be 40 lower-case hex digits, got {show(sha1)}")
     timeout = check_real("timeout", timeout, 0.0, 86_400.0, inclusive=(False, True))  # seconds: at most a day
     deadline = check_real("deadline", deadline, 0.0, 86_400.0, inclusive=(False, True))
