@@ -37,7 +37,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from d2lutil._checks import check_device, check_path, show
+from d2lutil._checks import check_device, check_model, check_path, show
 from d2lutil.data import UNK, Vocab
 from d2lutil.models import RNNLM, build_lm
 from d2lutil.settings import file_digest
@@ -243,21 +243,13 @@ def load_checkpoint(
     ckpt_vocab = Vocab(idx_to_token=manifest["vocab"])
     if vocab is not None and vocab != ckpt_vocab:
         raise ValueError(
-            f"the checkpoint was trained with a vocabulary of {len(ckpt_vocab)} tokens "
-            f"{ckpt_vocab.idx_to_token[:6]}..., "
-            f"not with the given one of {len(vocab)} tokens {vocab.idx_to_token[:6]}...: use the checkpoint's "
+            f"vocab ({len(vocab)} tokens {vocab.idx_to_token[:6]}...) is not the vocabulary the checkpoint was "
+            f"trained with ({len(ckpt_vocab)} tokens {ckpt_vocab.idx_to_token[:6]}...): use the checkpoint's "
             "vocabulary (the second value returned) to encode text for this model."
         )
     model = build_lm(**manifest["model"])
-    try:
-        model.load_state_dict(load_file(str(weights)))
-    except (SafetensorError, RuntimeError) as err:
-        raise CheckpointError(f"{weights} does not fit the model its manifest describes: {err}") from err
-    try:
-        model = model.to(dev)
-    except (RuntimeError, AssertionError) as err:
-        raise ValueError(f"cannot move the model to device {dev} ({err}): use device=d2lutil.try_gpu()") from err
-    return model.eval(), ckpt_vocab, manifest
+    model.load_state_dict(load_file(str(weights)))  # the digest and the header's shapes were checked above
+    return model.to(dev).eval(), ckpt_vocab, manifest
 
 
 def _plain(value: Any) -> Any:
@@ -304,8 +296,7 @@ def save_checkpoint(
     perplexity. Everything is checked before a byte is written, and the previous checkpoint of
     that name stays loadable until the new one is complete.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch nn.Module (an RNNLM), got {show(model)}")
+    check_model("model", model)
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a d2lutil.data.Vocab, got {show(vocab)}")
     target = check_path("path", path)
@@ -335,8 +326,12 @@ def save_checkpoint(
         _fit(_skeleton_shapes(info["model"], "model_args"), shapes, "the model given (check model_args)")
     except CheckpointError as err:
         raise ValueError(str(err)) from None
+    return _write_checkpoint(target.parent, name, info, tensors)
 
-    folder = target.parent
+
+def _write_checkpoint(folder: Path, name: str, info: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Path:
+    """Write ``tensors`` and the manifest ``info`` (completed with the weights' name and the digest) as
+    ``folder/NAME``; the previous checkpoint of that name stays loadable until the switch."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as err:

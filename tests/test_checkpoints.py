@@ -357,11 +357,9 @@ def test_a_weights_path_cannot_leave_the_folder(saved, tmp_path, weights_file):
 def test_another_vocabulary(saved, vocab):
     _, manifest_path = saved
     other = Vocab("a completely different text with other letters: qxz")
-    with pytest.raises(ValueError, match=f"vocabulary of {len(vocab)} tokens.*use the checkpoint's vocabulary"):
-        load_checkpoint(manifest_path, vocab=other)
+    assert_refused(lambda: load_checkpoint(manifest_path, vocab=other), ValueError, "vocab")
     same_letters_other_order = Vocab(idx_to_token=[vocab.idx_to_token[0], *reversed(vocab.idx_to_token[1:])])
-    with pytest.raises(ValueError, match="vocabulary"):
-        load_checkpoint(manifest_path, vocab=same_letters_other_order)
+    assert_refused(lambda: load_checkpoint(manifest_path, vocab=same_letters_other_order), ValueError, "vocab")
 
 
 def test_missing_checkpoint(tmp_path):

@@ -80,6 +80,34 @@ def _fetch(url: str, out_path: Path, timeout: float, max_bytes: int, cancel: thr
             raise OSError(f"the reply ended after {got:,} of {int(length):,} bytes")
 
 
+def _fetch_within(url: str, tmp: Path, timeout: float, deadline: float, max_bytes: int, by_hand: str) -> None:
+    """Run :func:`_fetch` in a worker thread and give up after ``deadline`` seconds; every way it can
+    fail is a ``FileNotFoundError`` that ends with ``by_hand`` (where to put the file instead)."""
+    failure: list[BaseException] = []
+    cancel = threading.Event()
+
+    def worker() -> None:
+        try:
+            _fetch(url, tmp, timeout, max_bytes, cancel)
+        except BaseException as err:  # every network, protocol and file failure, reported below
+            failure.append(err)
+
+    thread = threading.Thread(target=worker, name=f"d2lutil-download-{tmp.name}", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():  # a server that trickles or stalls: give up; the worker stops at its next read
+        cancel.set()
+        raise FileNotFoundError(
+            f"Could not download {url}: it did not finish within the deadline of {deadline:g} s "
+            f"(waited {time.monotonic() - started:.1f} s). {by_hand}"
+        )
+    if failure:
+        cause = failure[0]
+        why = f"{type(cause).__name__}: {str(cause).strip()}"
+        raise FileNotFoundError(f"Could not download {url} ({why}). {by_hand}") from cause
+
+
 def download(
     url: str,
     folder: str | Path,
@@ -118,30 +146,8 @@ def download(
         raise FileNotFoundError(f"cannot write into {folder} ({err}). {by_hand}") from err
     os.close(fd)
     tmp = Path(tmp_name)
-    failure: list[BaseException] = []
-    cancel = threading.Event()
-
-    def worker() -> None:
-        try:
-            _fetch(url, tmp, min(timeout, deadline), max_bytes, cancel)
-        except BaseException as err:  # every network, protocol and file failure, reported below
-            failure.append(err)
-
-    thread = threading.Thread(target=worker, name=f"d2lutil-download-{name}", daemon=True)
-    started = time.monotonic()
     try:
-        thread.start()
-        thread.join(deadline)
-        if thread.is_alive():  # a server that trickles or stalls: give up; the worker stops at its next read
-            cancel.set()
-            raise FileNotFoundError(
-                f"Could not download {url}: it did not finish within the deadline of {deadline:g} s "
-                f"(waited {time.monotonic() - started:.1f} s). {by_hand}"
-            )
-        if failure:
-            cause = failure[0]
-            why = f"{type(cause).__name__}: {str(cause).strip()}"
-            raise FileNotFoundError(f"Could not download {url} ({why}). {by_hand}") from cause
+        _fetch_within(url, tmp, min(timeout, deadline), deadline, max_bytes, by_hand)
         got = sha1_of(tmp)
         if got != sha1:
             raise ValueError(
