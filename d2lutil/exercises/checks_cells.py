@@ -214,7 +214,7 @@ def check_exercise_6(
     assert flip is not None, "write flip_update_gate(W_x, W_h, b_x, b_h)"
     answer_callable(6, "flip_update_gate", flip, "(W_x, W_h, b_x, b_h) -> (W_x', W_h', b_x', b_h')")
     if same_family is not None:
-        answer_bool(6, "same_family", same_family)
+        same_family = answer_bool(6, "same_family", same_family)
     gen = torch.Generator().manual_seed(0)
     for d, h in ((3, 4), (5, 2)):
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))

@@ -90,6 +90,11 @@ def _check_timing(timing: object) -> Comparison:
     return timing_verdict(seconds, "rnn", "gru")
 
 
+def _check_seed(n: int, seed: object, where: str) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"Exercise {n}: {where} must be an integer seed, got {show(seed)}")
+
+
 def lm_runs_by_layer(
     n: int, runs: object, layers: dict[str, str], data: TimeMachine, name: str, setup: Sequence[str] = RECIPE_KEYS
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
@@ -99,6 +104,8 @@ def lm_runs_by_layer(
     measured again on ``data.val_tokens``, and runs that differ in a ``setup`` key or in their
     seeds are refused by name. Returns the scores and each group's parameter count.
     """
+    if not isinstance(data, TimeMachine):
+        raise TypeError(f"Exercise {n}: data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
     if isinstance(runs, (str, bytes, dict)) or not isinstance(runs, (list, tuple)):
         raise TypeError(f"Exercise {n}: {name} must be a list of lm_trial rows, got {show(runs)}")
     by_layer = {layer: key for key, layer in layers.items()}
@@ -126,6 +133,7 @@ def lm_runs_by_layer(
             f"{name}[{i}] ({key}) says validation perplexity {val_ppl:.3f}, but its model scores {measured:.3f} "
             "on the validation part (data.val_tokens). Is it the training perplexity, or another model's?"
         )
+        _check_seed(n, row["seed"], f"{name}[{i}]['seed']")
         assert row["seed"] not in scores[key], f"{name} has two {key!r} runs with seed {row['seed']}: one per seed"
         scores[key][row["seed"]] = val_ppl
         params.setdefault(key, sum(p.numel() for p in model.parameters()))
@@ -330,6 +338,7 @@ def task_runs_by_layer(n: int, runs: object, layers: dict[str, str], name: str) 
         accuracy = answer_number(n, f"{name}[{i}]['accuracy']", run["accuracy"])
         if not 0.0 <= accuracy <= 1.0:
             raise ValueError(f"Exercise {n}: {name}[{i}]['accuracy'] = {accuracy} is not an accuracy in [0, 1]")
+        _check_seed(n, run["seed"], f"{name}[{i}]['seed']")
         group = scores[by_layer[run["layer"]]]
         assert run["seed"] not in group, f"{name} has two {run['layer']} runs with seed {run['seed']}: one per seed"
         group[run["seed"]] = accuracy
