@@ -225,6 +225,10 @@ def test_verdicts() -> None:
     assert ex.timing_verdict({"a": [1, 1, 1], "b": [2, 2, 2]}, "a", "b").winner == "a"
     assert ex.timing_verdict({"a": [2, 2, 2], "b": [1, 1, 1]}, "a", "b").winner == "b"
     assert ex.timing_verdict({"a": [1, 1, 1], "b": [1.05, 1.05, 1.05]}, "a", "b").winner == NO
+    with pytest.raises(ValueError, match="two groups or more"):
+        ex.seed_verdict({"a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="three rounds or more"):
+        ex.timing_verdict({"a": [1.0], "b": [2.0]}, "a", "b")
 
 
 # ------------------------------------------------------------------------------------------ 2

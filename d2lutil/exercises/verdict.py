@@ -94,6 +94,8 @@ def seed_verdict(scores: Mapping[str, Sequence[float]], lower_is_better: bool = 
     larger than the seed spread (the widest range, max - min, of any group's scores): a gap that
     a change of seed alone produces is no finding.
     """
+    if len(scores) < 2 or not all(len(values) for values in scores.values()):
+        raise ValueError(f"seed_verdict needs two groups or more, each with a score, got {dict(scores)}")
     means = {name: float(np.mean(values)) for name, values in scores.items()}
     order = sorted(means, key=means.__getitem__, reverse=not lower_is_better)
     gap = abs(means[order[0]] - means[order[1]])
@@ -116,6 +118,8 @@ def timing_verdict(seconds: Mapping[str, Sequence[float]], a: str, b: str) -> Co
     ``NO_CLEAR_WINNER``. Needs three rounds or more. ``spread`` holds the interquartile range
     of the ratios, ``gap`` the median ratio minus 1.
     """
+    if len(seconds[a]) != len(seconds[b]) or len(seconds[a]) < 3:
+        raise ValueError(f"timing_verdict needs three rounds or more of both {a!r} and {b!r}, paired round by round")
     ratios = np.asarray(seconds[b], dtype=float) / np.asarray(seconds[a], dtype=float)
     median = float(np.median(ratios))
     iqr = float(np.subtract(*np.percentile(ratios, [75, 25])))
