@@ -204,20 +204,7 @@ def code_cells(name: str) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == "code"]
 
 
-# Notebook 5 is being rewritten by its own helper (issue 25: its saturation scatter draws the update
-# gate red and the reset gate blue, "tab:red" and "tab:blue"); remove this once that work is merged.
-KNOWN_WRONG = {"05_concise"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason="notebook 5's scatter: issue 25, its helper's branch"))
-        if n in KNOWN_WRONG
-        else n
-        for n in LESSONS
-    ],
-)
+@pytest.mark.parametrize("name", LESSONS)
 def test_figures_use_each_quantitys_colour(name):
     found = [f"cell {i}: {p}" for i, source in enumerate(code_cells(name)) for p in problems(source)]
     assert not found, f"{name}: " + "\n".join(found)
