@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from d2lutil._checks import check_callable, check_choice, check_int, check_model, check_positive, show
-from d2lutil.models import check_time_major, eval_mode, layer_size
+from d2lutil.models import check_time_major, layer_size
 from d2lutil.training import OPTIMIZERS, Optimizer, check_clip, make_optimizer, optimize
 
 MakeBatch = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
@@ -134,6 +134,7 @@ def train_on_task(
             losses.append(running / (log_every if step % log_every == 0 else step % log_every))
             running = 0.0
     seconds = time.perf_counter() - start
-    with eval_mode(model), torch.no_grad():
+    model.eval()  # the trained classifier is handed back ready to use
+    with torch.no_grad():
         accuracy = float((model(test_X.to(device)).argmax(-1) == test_y.to(device)).float().mean())
     return TaskResult(logged_steps, losses, accuracy, seconds)
