@@ -195,8 +195,8 @@ class GRUScratch(RecurrentLayer):
 
 
 class GRUD2LStyle(RecurrentLayer):
-    """The GRU as the d2l text codes it: nine weight matrices, three input and three hidden
-    matmuls every step, reset before the matmul. Kept as the readable baseline for timings.
+    """The GRU as the d2l text codes it: six weight matrices and three bias vectors, three input
+    and three hidden matmuls every step, reset before the matmul. The readable baseline of the timings.
 
     forward(X (T, B, d), H (1, B, h) or None) -> (outputs (T, B, h), H_T (1, B, h))
     """
