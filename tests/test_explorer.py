@@ -122,15 +122,14 @@ def test_quantisation_round_trip_is_within_half_a_step():
 def test_the_widget_sends_the_trace_as_bytes_and_the_view_state(explorer, model, vocab):
     text = PASSAGES["one"]
     T = len(text)
-    assert explorer.passage == "one" and explorer.current_text == text
+    assert explorer.passage == "one" and explorer.trace.text == text
     assert explorer.layer == 1 and explorer.gate == "z" and explorer.window == [0, 29]
     assert len(explorer.gates) == 2 * 2 * T * 24 and len(explorer.conn) == T * 12
     gates = dequantise(explorer.gates, (2, 2, T, 24))
     assert np.abs(gates - explorer.trace.gates).max() <= 0.5 / 255 + 1e-6
-    np.testing.assert_allclose(explorer.gate_values(), explorer.trace.gates[1, 0])
     meta = explorer.meta
     assert (meta["steps"], meta["units"], meta["layers"], meta["context"]) == (T, 24, 2, 12)
-    assert meta["text"] == text and len(meta["predicted"]) == T and meta["connectivity"] is True
+    assert meta["text"] == text and len(meta["predicted"]) == T and len(meta["conn_scale"]) == T
     conn = dequantise(explorer.conn, (T, 12)) * np.array(meta["conn_scale"])[:, None]
     np.testing.assert_allclose(conn, explorer.trace.connectivity, rtol=0.01, atol=np.max(meta["conn_scale"]) / 255)
     assert len(meta["palette"]) == 256 and all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in meta["palette"])
@@ -140,21 +139,21 @@ def test_the_widget_sends_the_trace_as_bytes_and_the_view_state(explorer, model,
 def test_a_new_passage_is_traced_and_the_window_reset(explorer):
     explorer.window = [5, 12]
     explorer.passage = "two"
-    assert explorer.current_text == PASSAGES["two"] and explorer.window == [0, 29]
+    assert explorer.trace.text == PASSAGES["two"] and explorer.window == [0, 29]
     assert explorer.meta["text"] == PASSAGES["two"] and len(explorer.conn) == len(PASSAGES["two"]) * 12
     explorer.show_text("Hello, World! It's 1895.")
     text = preprocess("Hello, World! It's 1895.")
-    assert explorer.passage == "your text" and explorer.current_text == text
+    assert explorer.passage == "your text" and explorer.trace.text == text
     assert explorer.window == [0, len(text) - 1]
     explorer.passage = "one"  # traced before: from the cache
-    assert explorer.current_text == PASSAGES["one"] and len(explorer.kernel_ms["gates"]) == 3
+    assert explorer.trace.text == PASSAGES["one"] and len(explorer.kernel_ms["gates"]) == 3
 
 
 def test_text_typed_in_the_widget_is_traced_or_refused_there(explorer):
     explorer._on_msg(explorer, {"type": "trace", "text": "a new passage"}, [])
-    assert explorer.current_text == "a new passage" and explorer.message == ""
+    assert explorer.trace.text == "a new passage" and explorer.message == ""
     explorer._on_msg(explorer, {"type": "trace", "text": "  1895 !! "}, [])
-    assert "fewer than two letters" in explorer.message and explorer.current_text == "a new passage"
+    assert "fewer than two letters" in explorer.message and explorer.trace.text == "a new passage"
 
 
 @pytest.mark.parametrize(
@@ -162,8 +161,8 @@ def test_text_typed_in_the_widget_is_traced_or_refused_there(explorer):
     [
         ("unit", 24, r"unit must lie in 0\.\.23"),
         ("unit", -1, r"unit must lie in 0\.\.23"),
-        ("unit", "3", "unit must be an int"),
-        ("unit", True, "unit must be an int"),
+        ("unit", "3", "unit must be an integer"),
+        ("unit", True, "unit must be an integer"),
         ("layer", 2, r"layer must lie in 0\.\.1"),
         ("gate", "update", "gate must be 'z'"),
         ("feature", "comma", "feature must be one of"),
@@ -187,21 +186,29 @@ def test_numpy_integers_are_integers(explorer):
 
 
 def test_bad_models_vocabularies_and_passages_are_refused(model, vocab):
-    with pytest.raises(ValueError, match="RNNLM around an nn.GRU"):
+    with pytest.raises(TypeError, match="model must be an RNNLM around an nn.GRU or a GRUScratch"):
         GateExplorer(d2lutil.build_lm("rnn", len(vocab), hidden_size=8), vocab, "some text")
+    with pytest.raises(TypeError, match="vocab must be a d2lutil Vocab"):
+        GateExplorer(model, vocab.idx_to_token, "some text")
     other = d2lutil.build_lm("gru", len(vocab) + 2, hidden_size=8)
     with pytest.raises(ValueError, match=rf"vocab has {len(vocab)} tokens but the model predicts {len(vocab) + 2}"):
         GateExplorer(other, vocab, "some text")
-    with pytest.raises(ValueError, match="layer must be an int in 0..1"):
+    with pytest.raises(ValueError, match="layer must be an integer between 0 and 1"):
         GateExplorer(model, vocab, "some text", layer=2)
-    with pytest.raises(ValueError, match="passages must be a non-empty dict"):
+    with pytest.raises(ValueError, match="passages must not be empty"):
         GateExplorer(model, vocab, {})
+    with pytest.raises(TypeError, match="passages must be a dict of label -> text"):
+        GateExplorer(model, vocab, ["some text"])
+    with pytest.raises(TypeError, match="a passage must be a str"):
+        GateExplorer(model, vocab, {"bytes": b"some text"})
     with pytest.raises(ValueError, match="passage 'first': the passage '' has fewer than two letters"):
         GateExplorer(model, vocab, {"first": "", "second": "some text"})
-    with pytest.raises(ValueError, match="window must be an int >= 2"):
+    with pytest.raises(ValueError, match="window must be an integer at least 2"):
         GateExplorer(model, vocab, "some text", window=1)
-    with pytest.raises(ValueError, match="context must be an int in 0..256"):
+    with pytest.raises(ValueError, match="context must be an integer between 0 and 256"):
         GateExplorer(model, vocab, "some text", context=-1)
+    with pytest.raises(TypeError, match="units_shown must be an integer"):
+        GateExplorer(model, vocab, "some text", units_shown=4.0)
     no_q = Vocab(idx_to_token=[t if t != "q" else "1" for t in vocab.idx_to_token])
     with pytest.raises(ValueError, match=r"characters the model's vocabulary lacks: 'q'"):
         GateExplorer(model, no_q, "the queen")
@@ -210,9 +217,54 @@ def test_bad_models_vocabularies_and_passages_are_refused(model, vocab):
         explorer.show_text("")
 
 
+def test_held_out_passages_refuse_lengths_and_counts_that_make_no_passage(time_machine):
+    with pytest.raises(ValueError, match="length must be an integer between 20 and"):
+        held_out_passages(length=0)
+    with pytest.raises(TypeError, match="length must be an integer"):
+        held_out_passages(length=300.0)
+    with pytest.raises(ValueError, match="count must be an integer between 1 and"):
+        held_out_passages(length=300, count=0)
+    assert all(len(p) <= 20 for p in held_out_passages(length=20, count=5).values())
+
+
+def test_a_page_with_gate_values_for_fewer_steps_than_its_text_is_refused(explorer, tmp_path):
+    from d2lutil.explorer.page import write_page
+
+    label = explorer.passages[0]
+    payload = explorer._payload(explorer.traced(label), "")
+    short = {**payload, "gates": payload["gates"][: len(payload["gates"]) // 2]}
+    with pytest.raises(ValueError, match=f"passage '{label}': gates holds .* bytes, but .* characters needs"):
+        write_page(tmp_path / "page.html", "export default {}", {label: short}, {}, "title")
+    wrong = {**payload, "meta": {**payload["meta"], "steps": payload["meta"]["steps"] - 1}}
+    with pytest.raises(ValueError, match="meta says .* steps but its text has"):
+        write_page(tmp_path / "page.html", "export default {}", {label: wrong}, {}, "title")
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_the_trace_is_one_pass_of_trace_layers(model, vocab):
+    """Gates, predictions and the states the connectivity reads all come from one LayerTrace."""
+    from d2lutil.gates import Intervention, trace_layers
+
+    text = PASSAGES["two"]
+    tokens = torch.tensor([vocab[list(text)]])
+    trace = trace_passage(model, vocab, text)
+    run = trace_layers(model, tokens)
+    torch.testing.assert_close(trace.run.h, run.h, atol=0, rtol=0)
+    np.testing.assert_allclose(trace.log_probs, run.log_probs[0].numpy(), atol=0)
+    np.testing.assert_array_equal(trace.gates[:, 0], run.z[:, :, 0].numpy())
+    np.testing.assert_array_equal(trace.gates[:, 1], run.r[:, :, 0].numpy())
+    cut = trace_passage(model, vocab, text, [Intervention("cut", None, at=10)])
+    assert (
+        np.abs(cut.log_probs[:11] - trace.log_probs[:11]).max() == 0
+        and np.abs(cut.log_probs[11:] - trace.log_probs[11:]).max() > 0
+    )
+    with pytest.raises(ValueError, match="without interventions"):
+        add_connectivity(model, vocab, cut, 4)
+
+
 def test_long_text_is_cut_with_a_note(model, vocab):
     explorer = GateExplorer(model, vocab, "word " * 100, max_chars=50, context=4)
-    assert len(explorer.current_text) == 50 and "first 50 characters" in explorer.meta["note"]
+    assert len(explorer.trace.text) == 50 and "first 50 characters" in explorer.meta["note"]
 
 
 def test_saved_page_is_self_contained(explorer, tmp_path):

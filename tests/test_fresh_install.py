@@ -124,7 +124,8 @@ def test_wheel_in_a_fresh_venv(tmp_path: Path) -> None:
         model, vocab, _ = checkpoints.load_checkpoint("gru_lm")
         explorer = GateExplorer(model, vocab, context=8)
         sent = bytes(explorer.gates)
-        assert len(sent) == 2 * 2 * len(explorer.current_text) * 512 and explorer.meta["connectivity"]
+        steps = len(explorer.trace.text)
+        assert len(sent) == 2 * 2 * steps * 512 and len(explorer.conn) == steps * 8
         explorer.unit = (explorer.unit + 7) % explorer.hidden_size
         explorer.passage = explorer.passages[1]
         assert bytes(explorer.gates) != sent, "a new passage did not send new gates to the browser"

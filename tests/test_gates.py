@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from d2lutil.gates import saturation, trace_gates
-from d2lutil.models import GRUScratch, build_lm
+from d2lutil import gates
+from d2lutil.gates import Intervention, saturation, trace_gates, trace_layers
+from d2lutil.models import RNNLM, GRUScratch, build_lm
 
 F64 = torch.float64
 
@@ -132,10 +133,21 @@ def test_trace_bad_input():
         trace_gates(nn.GRU(3, 4, bidirectional=True), torch.zeros(5, 2, 3))
     with pytest.raises(ValueError, match="time-major"):
         trace_gates(nn.GRU(3, 4, batch_first=True), torch.zeros(2, 5, 3))
-    with pytest.raises(ValueError, match="LSTM"):
+    with pytest.raises(TypeError, match="LSTM"):
         trace_gates(nn.LSTM(3, 4), torch.zeros(5, 2, 3))
-    with pytest.raises(ValueError, match="one layer"):
+    with pytest.raises(ValueError, match=r"layer must lie in 0\.\.0"):
         trace_gates(GRUScratch(3, 4), torch.zeros(5, 2, 3), layer=1)
+
+
+def test_a_batch_first_input_is_refused_not_read_as_one_step():
+    """(B=1, T, d) given to a time-major GRU looks like one step of T sequences: refused, with the fix."""
+    gru = _gru(3, 4, 1)
+    with pytest.raises(ValueError, match=r"X\.transpose\(0, 1\)") as err:
+        trace_gates(gru, _randn(1, 7, 3))
+    assert "X of shape (1, 7, 3)" in str(err.value)
+    assert trace_gates(gru, _randn(7, 1, 3)).h.shape == (7, 1, 4)  # the same sequence, time-major
+    lm = build_lm("gru", vocab_size=6, hidden_size=4).to(F64)
+    assert trace_gates(lm, torch.randint(0, 6, (5, 1))).h.shape == (1, 5, 4)  # tokens (B, T): no doubt
 
 
 def test_saturation_by_hand():
@@ -161,3 +173,199 @@ def test_saturation_by_hand():
 def test_saturation_bad_shape():
     with pytest.raises(ValueError, match=r"\(T, B, h\) or \(T, h\)"):
         saturation(torch.rand(5))
+
+
+# ----- trace_layers: one pass over every layer, with interventions ----------------------------------
+
+
+def _lm(kind: str, layers: int = 2, reset: str = "after", seed: int = 3) -> RNNLM:
+    torch.manual_seed(seed)
+    if kind == "gru_scratch":
+        return RNNLM(GRUScratch(5, 6, reset=reset), vocab_size=9, embed_size=5).to(F64).eval()
+    return build_lm("gru", vocab_size=9, hidden_size=6, num_layers=layers, embed_size=5, dropout=0.3).to(F64).eval()
+
+
+@torch.no_grad()
+def reference_run(lm: RNNLM, tokens: torch.Tensor, changes=()):
+    """The interventions applied by hand to the documented equations, one step at a time, with
+    per-gate weight blocks (no code shared with d2lutil.gates): (r, z, n, h) each (L, T, B, h)
+    and the log-probabilities (B, T, V)."""
+    rnn = lm.rnn
+    inputs = lm.embed(tokens).detach()
+    T, B, _ = inputs.shape
+    out = {k: [] for k in "rznh"}
+    layers = getattr(rnn, "num_layers", 1)
+    for layer in range(layers):
+        if isinstance(rnn, GRUScratch):
+            W_x, b_x, W_h, b_h, reset = rnn.W_x.T, rnn.b_x, rnn.W_h.T, rnn.b_h, rnn.reset
+        else:
+            W_x, W_h = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
+            b_x, b_h, reset = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}"), "after"
+        H = rnn.hidden_size
+        blocks = [
+            (W_x[i * H : (i + 1) * H], W_h[i * H : (i + 1) * H], b_x[i * H : (i + 1) * H], b_h[i * H : (i + 1) * H])
+            for i in range(3)
+        ]
+        mine = [c for c in changes if c.layer in (None, layer)]
+        h = torch.zeros(B, H, dtype=F64)
+        rows = {k: [] for k in "rznh"}
+        for t in range(T):
+            if any(c.kind == "cut" and c.at == t - 1 for c in mine):
+                h = torch.zeros_like(h)
+            x = inputs[t]
+            (Wr, Ur, br, cr), (Wz, Uz, bz, cz), (Wn, Un, bn, cn) = blocks
+            r = torch.sigmoid(x @ Wr.T + br + h @ Ur.T + cr)
+            z = torch.sigmoid(x @ Wz.T + bz + h @ Uz.T + cz)
+            for c in mine:
+                units = slice(None) if c.unit is None else c.unit
+                if c.kind == "reset":
+                    r[:, units] = c.value
+                if c.kind == "update":
+                    z[:, units] = c.value
+            if reset == "after":
+                n = torch.tanh(x @ Wn.T + bn + r * (h @ Un.T + cn))
+            else:
+                n = torch.tanh(x @ Wn.T + bn + (r * h) @ Un.T + cn)
+            h = z * h + (1 - z) * n
+            for c in mine:
+                if c.kind == "silence":
+                    h[:, slice(None) if c.unit is None else c.unit] = 0
+            for k, v in zip("rznh", (r, z, n, h), strict=True):
+                rows[k].append(v)
+        for k in "rznh":
+            out[k].append(torch.stack(rows[k]))
+        inputs = out["h"][-1]
+    log_probs = lm.head(inputs).log_softmax(-1).transpose(0, 1).detach()
+    return tuple(torch.stack(out[k]) for k in "rznh"), log_probs
+
+
+CASES = [
+    (),
+    (Intervention("update", 0, unit=2, value=0.9),),
+    (Intervention("update", None, value=0.5),),
+    (Intervention("reset", 1, value=1.0),),
+    (Intervention("reset", None, unit=4, value=0.0),),
+    (Intervention("silence", 0, unit=1),),
+    (Intervention("silence", 1),),
+    (Intervention("cut", None, at=3),),
+    (Intervention("cut", 1, at=0), Intervention("cut", None, at=6)),
+    (Intervention("cut", None, at=4), Intervention("update", 1, unit=0, value=0.2), Intervention("silence", 0, unit=5)),
+    (Intervention("update", 0, value=0.3), Intervention("update", 0, unit=1, value=0.7)),  # the later one wins
+]
+
+
+@pytest.mark.parametrize("changes", CASES, ids=lambda c: "+".join(i.kind for i in c) or "none")
+@pytest.mark.parametrize("kind", ["gru1", "gru2", "gru3", "scratch_after", "scratch_before"])
+def test_trace_layers_equals_the_equations_with_the_interventions_by_hand(kind, changes):
+    if kind.startswith("scratch"):
+        lm = _lm("gru_scratch", reset=kind.split("_")[1])
+        changes = tuple(c for c in changes if c.layer in (None, 0))
+    else:
+        lm = _lm("gru", layers=int(kind[-1]))
+        changes = tuple(c for c in changes if c.layer is None or c.layer < lm.rnn.num_layers)
+    tokens = torch.randint(0, 9, (3, 10), generator=torch.Generator().manual_seed(4))
+    run = trace_layers(lm, tokens, changes)
+    (r, z, n, h), log_probs = reference_run(lm, tokens, changes)
+    for got, want in zip((run.r, run.z, run.n, run.h), (r, z, n, h), strict=True):
+        torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+    torch.testing.assert_close(run.log_probs, log_probs, atol=1e-12, rtol=0)
+    assert run.interventions == changes
+    torch.testing.assert_close(run.x, lm.embed(tokens).detach(), atol=0, rtol=0)
+    # each step starts from the state the one before it left (zero after a cut)
+    for layer in range(run.h.shape[0]):
+        cuts = {c.at + 1 for c in changes if c.kind == "cut" and c.layer in (None, layer)}
+        for t in range(10):
+            want = torch.zeros_like(run.h[layer, t]) if t == 0 or t in cuts else run.h[layer, t - 1]
+            torch.testing.assert_close(run.h_prev[layer, t], want, atol=0, rtol=0)
+
+
+def test_trace_layers_without_interventions_is_the_models_forward_pass():
+    lm = _lm("gru", layers=2)
+    lm.train()  # dropout on: the tracer reads without it
+    tokens = torch.randint(0, 9, (2, 12))
+    run = trace_layers(lm, tokens)
+    lm.eval()
+    with torch.no_grad():
+        logits, state = lm(tokens)
+    torch.testing.assert_close(run.log_probs, logits.log_softmax(-1), atol=1e-12, rtol=0)
+    torch.testing.assert_close(run.h[:, -1], state, atol=1e-12, rtol=0)
+    for layer in range(2):  # the same gates trace_gates gives, layer by layer
+        for got, want in zip(
+            trace_gates(lm, tokens, layer=layer), (run.r[layer], run.z[layer], run.n[layer], run.h[layer]), strict=True
+        ):
+            torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+
+
+def test_trace_layers_runs_each_layer_once(monkeypatch):
+    calls = []
+    run_layer = gates._run_layer
+
+    def counted(rnn, layer, *args):
+        calls.append(layer)
+        return run_layer(rnn, layer, *args)
+
+    monkeypatch.setattr(gates, "_run_layer", counted)
+    trace_layers(_lm("gru", layers=3), torch.randint(0, 9, (1, 8)))
+    assert calls == [0, 1, 2]
+
+
+def test_a_cut_reads_what_follows_from_a_zero_state():
+    lm = _lm("gru", layers=2)
+    tokens = torch.randint(0, 9, (1, 12))
+    run = trace_layers(lm, tokens, [Intervention("cut", None, at=4)])
+    after = trace_layers(lm, tokens[:, 5:])  # the text after the cut, read alone
+    torch.testing.assert_close(run.log_probs[:, 5:], after.log_probs, atol=1e-12, rtol=0)
+    torch.testing.assert_close(run.log_probs[:, :5], trace_layers(lm, tokens[:, :5]).log_probs, atol=1e-12, rtol=0)
+
+
+def test_an_update_gate_of_one_freezes_the_state():
+    lm = _lm("gru", layers=2)
+    run = trace_layers(lm, torch.randint(0, 9, (2, 7)), [Intervention("update", 0, value=1.0)])
+    assert float(run.h[0].abs().max()) == 0.0 and float(run.h[1].abs().max()) > 0
+    assert bool((run.z[0] == 1).all()) and bool((run.z[1] < 1).all())
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "match"),
+    [
+        (("clamp", 0), ValueError, "kind must be one of 'update', 'reset', 'silence', 'cut'"),
+        ((3, 0), TypeError, "kind must be one of"),
+        (("update", 0), ValueError, "value is required for kind='update'"),
+        (("reset", 0, None, 1.5), ValueError, r"value must be a finite number in \[0.0, 1.0\]"),
+        (("reset", 0, None, "high"), TypeError, "value must be a real number"),
+        (("silence", 0, 3, 0.5), ValueError, "value is not taken for kind='silence'"),
+        (("cut", None), ValueError, "at is required for kind='cut'"),
+        (("cut", None, 2, None, 5), ValueError, "unit must be None for a 'cut'"),
+        (("update", 0, None, 0.5, 3), ValueError, "at is not taken for kind='update'"),
+        (("silence", -1), ValueError, "layer must be an integer at least 0"),
+        (("silence", True), TypeError, "layer must be an integer"),
+        (("silence", 0, 2.0), TypeError, "unit must be an integer"),
+        (("cut", None, None, None, -2), ValueError, "at must be an integer at least 0"),
+    ],
+)
+def test_an_intervention_is_checked_when_made(args, error, match):
+    with pytest.raises(error, match=match):
+        Intervention(*args)
+
+
+def test_interventions_beyond_the_model_or_the_passage_are_refused():
+    lm = _lm("gru", layers=2)
+    tokens = torch.randint(0, 9, (1, 6))
+    with pytest.raises(ValueError, match=r"names layer 2, but the GRU has layers 0\.\.1"):
+        trace_layers(lm, tokens, [Intervention("silence", 2)])
+    with pytest.raises(ValueError, match=r"names unit 6, but each layer has units 0\.\.5"):
+        trace_layers(lm, tokens, [Intervention("update", 0, unit=6, value=0.5)])
+    with pytest.raises(ValueError, match=r"cuts after character 6, but the passage has characters 0\.\.5"):
+        trace_layers(lm, tokens, [Intervention("cut", None, at=6)])
+    with pytest.raises(TypeError, match="interventions must be a list of Intervention"):
+        trace_layers(lm, tokens, [("update", 0, None, 0.5)])
+    with pytest.raises(TypeError, match="model must be an RNNLM around an nn.GRU or a GRUScratch"):
+        trace_layers(build_lm("lstm", vocab_size=9, hidden_size=6), tokens)
+    with pytest.raises(TypeError, match="model must be an RNNLM"):
+        trace_layers(nn.GRU(3, 4), tokens)
+    with pytest.raises(ValueError, match="at least one sequence of one token"):
+        trace_layers(lm, torch.zeros(1, 0, dtype=torch.long))
+    with pytest.raises(TypeError, match="tokens must be"):
+        trace_layers(lm, [[1, 2, 3]])
+    one = trace_layers(lm, tokens, Intervention("silence", 1))  # one intervention alone is a list of one
+    assert one.interventions == (Intervention("silence", 1),)

@@ -56,6 +56,8 @@ def write_page(
 ) -> Path:
     """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "gates":
     bytes, "conn": bytes}; state: the view's unit, gate, layer and feature to open with."""
+    for label, trace in traces.items():
+        _check_payload(label, trace)
     module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
     if "</script" in module.lower():
         raise ValueError("the explorer module contains '</script', which would end the page's script early")
@@ -80,3 +82,24 @@ def write_page(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _check_payload(label: str, trace: dict[str, Any]) -> None:
+    """Refuse a trace whose bytes do not cover its text: the page would draw past their end."""
+    meta = trace["meta"]
+    steps = len(meta["text"])
+    sizes = {
+        "gates": (
+            meta["layers"] * 2 * steps * meta["units"],
+            f"(layers={meta['layers']}, 2, steps, units={meta['units']})",
+        ),
+        "conn": (steps * meta["context"], f"(steps, context={meta['context']})"),
+    }
+    if meta["steps"] != steps:
+        raise ValueError(f"passage {label!r}: meta says {meta['steps']} steps but its text has {steps} characters")
+    for name, (size, shape) in sizes.items():
+        if len(trace[name]) != size:
+            raise ValueError(
+                f"passage {label!r}: {name} holds {len(trace[name]):,} bytes, but {shape} over its {steps} "
+                f"characters needs {size:,}: trace the whole text before writing the page"
+            )

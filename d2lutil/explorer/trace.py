@@ -3,8 +3,8 @@
 Everything the browser draws comes from one :class:`PassageTrace`, computed in the kernel when a
 passage is chosen or typed; moving a control afterwards needs no kernel at all.
 
-* gates: both gates of every unit of every layer at every character, from
-  :func:`d2lutil.gates.trace_gates`;
+* gates: both gates of every unit of every layer at every character, from one pass of
+  :func:`d2lutil.gates.trace_layers`;
 * saturation: how often each gate is below 0.1 or above 0.9 (Karpathy, Johnson & Fei-Fei, 2015);
 * predictions: the model's most likely next character after each character, and its probability;
 * connectivity (after Madsen's "Visualizing memorization in RNNs", Distill 2019): for the prediction
@@ -18,8 +18,7 @@ twice), not O(T^2).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -28,8 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from d2lutil._checks import check_int, show
 from d2lutil.data import Vocab, load_time_machine, preprocess
-from d2lutil.gates import layer_weights, saturation, trace_gates
+from d2lutil.gates import Intervention, LayerTrace, check_gru_lm, layer_weights, saturation, trace_layers
 from d2lutil.models import RNNLM, GRUScratch, Reset, gru_step
 
 GATE_ORDER = ("z", "r")  # index 0: update gate Z, index 1: reset gate R
@@ -37,11 +37,13 @@ GATE_ORDER = ("z", "r")  # index 0: update gate Z, index 1: reset gate R
 
 @dataclass
 class PassageTrace:
-    """One passage as the model reads it. T characters, L layers, h units, k = context.
+    """One passage as the model reads it. T characters, L layers, h units, V tokens, k = context.
 
     gates: (L, 2, T, h) float32, gate order (Z, R); saturation: (L, 2, 2, h) float32, the
     fractions (below 0.1, above 0.9) per layer, gate and unit; predicted: (T,) int64, the most
     likely next token after each character; probability: (T,) float32, its probability;
+    log_probs: (T, V) float32, the log-probability of every next token; run: the
+    :class:`~d2lutil.gates.LayerTrace` all of it comes from (its states feed the connectivity);
     connectivity: (T, k) float32, entry [t, j] for the character t - j (0 before the passage),
     None until :func:`add_connectivity` has run.
     """
@@ -51,20 +53,18 @@ class PassageTrace:
     saturation: np.ndarray
     predicted: np.ndarray
     probability: np.ndarray
-    states: list[Tensor]  # per layer (T, h): the state after each step, for connectivity
+    log_probs: np.ndarray
+    run: LayerTrace
     connectivity: np.ndarray | None = None
 
 
-def check_model(model: Any, vocab: Vocab) -> None:
-    """Refuse a model the explorer cannot trace, or a vocabulary that is not the model's."""
-    if not isinstance(model, RNNLM) or not isinstance(model.rnn, (nn.GRU, GRUScratch)):
-        raise ValueError(
-            "GateExplorer needs an RNNLM around an nn.GRU or a GRUScratch (e.g. the model that "
-            f"load_checkpoint('gru_lm') returns), got {type(model).__name__}"
-            + (f" around {type(model.rnn).__name__}" if isinstance(model, RNNLM) else "")
-        )
+def check_explorable(model: Any, vocab: Any) -> None:
+    """Refuse a model the explorer cannot trace (TypeError), or a vocabulary that is not the model's."""
+    check_gru_lm("model", model)
     if not isinstance(vocab, Vocab):
-        raise ValueError(f"vocab must be a d2lutil Vocab, got {type(vocab).__name__}")
+        raise TypeError(
+            f"vocab must be a d2lutil Vocab, got {show(vocab)}: pass the vocabulary load_checkpoint returns"
+        )
     if len(vocab) != model.vocab_size:
         raise ValueError(
             f"vocab has {len(vocab)} tokens but the model predicts {model.vocab_size}: pass the vocabulary "
@@ -79,7 +79,7 @@ def check_passage(text: Any, vocab: Vocab, max_chars: int) -> tuple[str, str]:
     text was. Raises ValueError if nothing is left to read or a character is not in ``vocab``.
     """
     if not isinstance(text, str):
-        raise ValueError(f"a passage must be a str, got {type(text).__name__}")
+        raise TypeError(f"a passage must be a str, got {show(text)}")
     read = preprocess(text)
     if len(read.strip()) < 2:
         raise ValueError(
@@ -97,22 +97,12 @@ def check_passage(text: Any, vocab: Vocab, max_chars: int) -> tuple[str, str]:
     return read, ""
 
 
-def _states_and_gates(model: RNNLM, tokens: Tensor) -> tuple[list[Tensor], np.ndarray]:
-    """Per layer the states after every step, each (T, h), and the gates (L, 2, T, h)."""
-    states, gates = [], []
-    layers = int(getattr(model.rnn, "num_layers", 1))
-    for layer in range(layers):
-        values = trace_gates(model, tokens, layer=layer)  # R, Z, N, H, each (T, 1, h)
-        states.append(values.h[:, 0])
-        gates.append(torch.stack([values.z[:, 0], values.r[:, 0]]))
-    return states, torch.stack(gates).float().cpu().numpy()
-
-
-def connectivity(model: RNNLM, tokens: Tensor, targets: Tensor, states: list[Tensor], context: int) -> np.ndarray:
+def connectivity(model: RNNLM, run: LayerTrace, targets: Tensor, context: int) -> np.ndarray:
     """Gradient norms of each prediction's log-probability with respect to earlier inputs.
 
-    tokens: (1, T); targets: (T,), the token whose log-probability after character t is
-    differentiated; states: per layer (T, h), the state after each step; context: k.
+    run: the model's trace of one passage (B = 1, no interventions: the cells below are the
+    model's own); targets: (T,), the token whose log-probability after character t is
+    differentiated; context: k.
     Returns (T, k) float32: entry [t, j] is ||d log p(targets[t] | chars 0..t) / d x_{t-j}||,
     0 where t - j < 0.
 
@@ -122,19 +112,20 @@ def connectivity(model: RNNLM, tokens: Tensor, targets: Tensor, states: list[Ten
     row s of the batch carries the gradient of the prediction at s + j. Each offset is one
     backward pass per layer through that one batched step, and no step is run forward again.
     """
-    T = tokens.shape[1]
+    if run.interventions:
+        raise ValueError("connectivity follows the model's own cells: trace the passage without interventions")
+    states = list(run.h[:, :, 0])  # per layer (T, h): the state after each step
+    T = states[0].shape[0]
     out = np.zeros((T, context), dtype=np.float32)
     if context == 0:
         return out
     cells = _layer_cells(model.rnn)
-    with torch.no_grad():
-        x = model.embed(tokens)[:, 0]  # (T, d)
+    x = run.x[:, 0]  # (T, d)
     with torch.enable_grad():
         inputs, before, after = [], [], []
         for layer, cell in enumerate(cells):
-            state = states[layer]
             inputs.append((x if layer == 0 else states[layer - 1]).detach().requires_grad_(True))  # (T, d or h)
-            before.append(torch.cat([state.new_zeros(1, state.shape[1]), state[:-1]]).detach().requires_grad_(True))
+            before.append(run.h_prev[layer, :, 0].detach().requires_grad_(True))
             after.append(cell(inputs[-1], before[-1]))  # (T, h), equal to states[layer]
         top = states[-1].detach().requires_grad_(True)
         logp = model.head(top).log_softmax(-1).gather(1, targets[:, None]).sum()
@@ -159,7 +150,7 @@ def _layer_cells(rnn: nn.Module) -> list[Callable[[Tensor, Tensor], Tensor]]:
     weights and arithmetic (nn.GRU: reset after; GRUScratch: its own ``reset``)."""
     if isinstance(rnn, GRUScratch):
         return [partial(_step, rnn.W_x, rnn.b_x, rnn.W_h, rnn.b_h, reset=rnn.reset)]
-    assert isinstance(rnn, nn.GRU), "check_model admits only nn.GRU and GRUScratch"
+    assert isinstance(rnn, nn.GRU), "check_gru_lm admits only nn.GRU and GRUScratch"
     return [partial(_step, *layer_weights(rnn, layer), reset="after") for layer in range(rnn.num_layers)]
 
 
@@ -167,45 +158,36 @@ def _step(W_x: Tensor, b_x: Tensor, W_h: Tensor, b_h: Tensor, x: Tensor, h: Tens
     return gru_step(torch.addmm(b_x, x, W_x), h, W_h, b_h, reset).h
 
 
-def trace_passage(model: RNNLM, vocab: Vocab, text: str) -> PassageTrace:
-    """Trace ``text`` (already checked: every character in ``vocab``): gates, saturation and
-    predictions; connectivity follows with :func:`add_connectivity` (it costs more)."""
+def trace_passage(model: RNNLM, vocab: Vocab, text: str, interventions: Sequence[Intervention] = ()) -> PassageTrace:
+    """Trace ``text`` (already checked: every character in ``vocab``) in one pass of the model,
+    with ``interventions`` applied: gates, saturation and predictions; connectivity follows with
+    :func:`add_connectivity` (it costs more)."""
     device = next(model.parameters()).device
     tokens = torch.tensor([vocab[list(text)]], device=device)  # (1, T)
-    with _eval(model):
-        states, gates = _states_and_gates(model, tokens)
-        with torch.no_grad():
-            logits, _ = model(tokens)  # (1, T, V)
-            probability, predicted = logits[0].float().softmax(-1).max(-1)  # (T,) each
+    run = trace_layers(model, tokens, interventions)
+    gates = torch.stack([run.z[:, :, 0], run.r[:, :, 0]], dim=1).float()  # (L, 2, T, h)
+    log_probs = run.log_probs[0].float()  # (T, V)
+    probability, predicted = log_probs.exp().max(-1)  # (T,) each
     stats = np.zeros(gates.shape[:2] + (2, gates.shape[-1]), dtype=np.float32)  # (L, 2, 2, h)
     for layer in range(gates.shape[0]):
         for g in range(2):
-            low, high = saturation(torch.from_numpy(gates[layer, g]))
-            stats[layer, g] = (low.numpy(), high.numpy())
+            stats[layer, g] = [part.numpy() for part in saturation(gates[layer, g].cpu())]
     return PassageTrace(
-        text, gates, stats, predicted.cpu().numpy(), probability.cpu().numpy().astype(np.float32), states
+        text,
+        gates.cpu().numpy(),
+        stats,
+        predicted.cpu().numpy(),
+        probability.cpu().numpy(),
+        log_probs.cpu().numpy(),
+        run,
     )
 
 
 def add_connectivity(model: RNNLM, vocab: Vocab, trace: PassageTrace, context: int = 64) -> PassageTrace:
     """Fill ``trace.connectivity`` (T, context) for the model's own predictions; returns ``trace``."""
-    device = next(model.parameters()).device
-    tokens = torch.tensor([vocab[list(trace.text)]], device=device)  # (1, T)
-    targets = torch.from_numpy(trace.predicted).to(device)
-    with _eval(model):
-        trace.connectivity = connectivity(model, tokens, targets, trace.states, context)
+    targets = torch.from_numpy(trace.predicted).to(trace.run.x.device)
+    trace.connectivity = connectivity(model, trace.run, targets, context)
     return trace
-
-
-@contextlib.contextmanager
-def _eval(model: nn.Module) -> Iterator[None]:
-    """Run in eval mode (no dropout), then restore the model's mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
 
 
 def quantise(values: np.ndarray) -> bytes:
@@ -224,10 +206,13 @@ def held_out_passages(length: int = 600, count: int = 3, data_dir: Any = None) -
     that says where they come from (character offsets within that part)."""
     data = load_time_machine(data_dir)
     text = "".join(data.vocab.to_tokens(data.test_tokens.tolist()))
+    length = check_int("length", length, minimum=20, maximum=len(text) // 2, fix="characters per passage")
+    count = check_int("count", count, minimum=1, maximum=len(text) // length)
     passages = {}
     for k in range(count):
         start = (len(text) - length) * (k + 1) // (count + 1)
         start = text.index(" ", start) + 1
         stop = text.rfind(" ", start, start + length)
+        stop = start + length if stop <= start else stop  # no space inside: cut mid-word
         passages[f"held-out text, characters {start:,}-{stop:,}"] = text[start:stop]
     return passages

@@ -22,13 +22,14 @@ import numpy as np
 import traitlets as t
 from matplotlib import colormaps
 
+from d2lutil._checks import check_int, show
 from d2lutil.data import Vocab
 from d2lutil.explorer.page import write_page
 from d2lutil.explorer.trace import (
     GATE_ORDER,
     PassageTrace,
     add_connectivity,
-    check_model,
+    check_explorable,
     check_passage,
     held_out_passages,
     quantise,
@@ -49,23 +50,13 @@ PALETTE = [
 
 
 class _Index(t.Int):
-    """An int trait that also takes NumPy integers and refuses bools."""
+    """An int trait checked as every int of the package is (:func:`d2lutil._checks.check_int`)."""
 
     def validate(self, obj: Any, value: Any) -> int:
-        if isinstance(value, np.integer):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise t.TraitError(f"{self.name} must be an int, got {value!r} ({type(value).__name__})")
-        return value
-
-
-def _positive(name: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, np.integer):
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        bound = f"an int >= {low}" if high is None else f"an int in {low}..{high}"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
-    return value
+        try:
+            return check_int(str(self.name), value)
+        except (TypeError, ValueError) as err:
+            raise t.TraitError(str(err)) from None
 
 
 class GateExplorer(anywidget.AnyWidget):
@@ -79,8 +70,7 @@ class GateExplorer(anywidget.AnyWidget):
     first (default: the top one); ``window``: the heatmap's initial number of steps;
     ``units_shown``: the heatmap's rows, the block of units that holds the chosen unit;
     ``context``: how many characters, up to and including each one, the connectivity covers
-    (0: none). Its cost grows as passage length x context (for gru_lm on a quiet 2-core CPU, 1.2 s
-    for 1,000 characters x 32, after 0.55 s for the gates); the gates are shown first, and the
+    (0: none). Its cost grows as passage length x context; the gates are shown first, and the
     connectivity follows when it is ready.
 
     Display the explorer as a cell's last expression. ``trace`` is the current passage's
@@ -112,22 +102,24 @@ class GateExplorer(anywidget.AnyWidget):
         max_chars: int = 1000,
         context: int = 32,
     ):
-        check_model(model, vocab)
+        check_explorable(model, vocab)
         self.model, self.vocab = model, vocab
         self.num_layers = int(getattr(model.rnn, "num_layers", 1))
         self.hidden_size = model.head.in_features
-        self.default_window = _positive("window", window, 2)
-        self.units_shown = min(_positive("units_shown", units_shown, 1), self.hidden_size)
-        self.max_chars = _positive("max_chars", max_chars, 2)
-        self.context = _positive("context", context, 0, 256)
+        self.default_window = check_int("window", window, minimum=2)
+        self.units_shown = min(check_int("units_shown", units_shown, minimum=1), self.hidden_size)
+        self.max_chars = check_int("max_chars", max_chars, minimum=2)
+        self.context = check_int("context", context, minimum=0, maximum=256)
         if layer is not None:
-            _positive("layer", layer, 0, self.num_layers - 1)
+            layer = check_int("layer", layer, minimum=0, maximum=self.num_layers - 1)
         if passages is None:
             passages = held_out_passages()
         elif isinstance(passages, str):
             passages = {YOUR_TEXT: passages}
-        if not isinstance(passages, Mapping) or not passages:
-            raise ValueError(f"passages must be a non-empty dict of label -> text, or one text; got {passages!r:.80}")
+        if not isinstance(passages, Mapping):
+            raise TypeError(f"passages must be a dict of label -> text, or one text; got {show(passages)}")
+        if not passages:
+            raise ValueError("passages must not be empty: give a dict of label -> text, or one text")
         self._texts: dict[str, tuple[str, str]] = {}  # label -> (text as read, note)
         for label, text in passages.items():
             try:
@@ -186,7 +178,7 @@ class GateExplorer(anywidget.AnyWidget):
             self.kernel_ms["connectivity"].append((time.perf_counter() - start) * 1e3)
             self._cache[text] = trace
         with self.hold_sync():
-            self.meta = {**self.meta, "connectivity": True, "conn_scale": _scale(trace)}
+            self.meta = {**self.meta, "conn_scale": _scale(trace)}
             self.conn = _conn_bytes(trace)
 
     def _meta(self, trace: PassageTrace, note: str) -> dict[str, Any]:
@@ -207,7 +199,6 @@ class GateExplorer(anywidget.AnyWidget):
             "saturation": np.round(trace.saturation, 4).tolist(),  # (L, 2, 2, h)
             "palette": PALETTE,
             "features": list(FEATURES),
-            "connectivity": False,
             "conn_scale": [],
             "window": self.default_window,
             "kernel": True,
@@ -277,18 +268,6 @@ class GateExplorer(anywidget.AnyWidget):
             )
         return proposal["value"]
 
-    # ----- reading the trace in Python ----------------------------------------------------------
-    def gate_values(self, gate: str | None = None, layer: int | None = None) -> np.ndarray:
-        """The current passage's gate ("z" or "r"; default: the shown one), (T, h) float32, exact."""
-        assert self.trace is not None
-        g = GATE_ORDER.index(self.gate if gate is None else gate)
-        return self.trace.gates[self.layer if layer is None else layer, g]
-
-    @property
-    def current_text(self) -> str:
-        """The passage shown, as the model reads it (T characters)."""
-        return self.trace.text if self.trace is not None else ""
-
     def save_html(self, path: str | Path, title: str = "Gate explorer") -> Path:
         """Write one self-contained HTML page (module and every preset passage's trace inline, no
         network) in which the explorer works without a kernel. Returns the path."""
@@ -297,7 +276,7 @@ class GateExplorer(anywidget.AnyWidget):
         return write_page(Path(path), self._esm, traces, state, title)
 
     def _payload(self, trace: PassageTrace, note: str) -> dict[str, Any]:
-        meta = {**self._meta(trace, note), "connectivity": True, "conn_scale": _scale(trace), "kernel": False}
+        meta = {**self._meta(trace, note), "conn_scale": _scale(trace), "kernel": False}
         return {"meta": meta, "gates": quantise(trace.gates), "conn": _conn_bytes(trace)}
 
 
