@@ -5,6 +5,8 @@
 //   passage.js  the passage coloured by the chosen unit's gate, on canvas, with hover;
 //   figures.js  the heatmap of a block of units over the window, and the saturation scatter;
 //   ranking.js  the text features and the ranking of units by correlation with one;
+//   gru.js      the model's forward pass in the page, with interventions (also a module of its own);
+//   interventions.js  the intervention controls, the perplexity and the strip of changes;
 //   explorer.js the view: its controls, its state (synced with the model) and what each move redraws.
 // A saved page joins static.js last: a stand-in for the model where no kernel runs.
 
@@ -34,10 +36,13 @@ const CSS = `
 .gx-chars::selection { background: rgba(0, 90, 220, 0.35); color: transparent; }
 /* fixed heights: what a move rewrites in them is laid out there, and nothing below jumps */
 .gx-status { height: 4.4em; overflow-y: auto; contain: strict; }
-.gx-hover { font: 13px/1.45 monospace; height: 4.4em; margin: 4px 0; overflow-y: auto; contain: strict; }
+.gx-hover { font: 13px/1.45 monospace; height: 5.9em; margin: 4px 0; overflow-y: auto; contain: strict; }
 .gx-hover span { padding: 1px 0; }
 .gx-figs { display: flex; flex-wrap: wrap; gap: 8px; }
 .gx-figs canvas { border: 1px solid #eee; }
+.gx-interventions { border-top: 1px solid #ccc; margin: 6px 0; padding-top: 4px; }
+.gx-interventions input[type=number] { width: 5em; }
+.gx-effect { min-height: 2.9em; }
 `;
 
 function make(tag, props = {}, ...children) {
@@ -60,10 +65,21 @@ function rgbOf(hex) {
   return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 }
 
-/** Whether text on this background reads better dark (true) or light. */
+/** WCAG 2 relative luminance of "#rrggbb". */
+function luminance(hex) {
+  const linear = rgbOf(hex).map((c) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+}
+
+/** WCAG 2 contrast ratio of two colours "#rrggbb" (1 to 21). */
+function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** Whether black text on this background has more contrast than white (then the ink is dark). */
 function lightBackground(hex) {
-  const [r, g, b] = rgbOf(hex);
-  return (0.299 * r + 0.587 * g + 0.114 * b) / 255 > 0.55;
+  return contrast(hex, "#000000") >= contrast(hex, "#ffffff");
 }
 
 /** A canvas of CSS size w x h drawn at the screen's pixel density. */

@@ -131,6 +131,7 @@ class Explorer {
     this.note = make("div", { className: "gx-dim" });
     this.passage = new Passage((t) => this.setHover(t));
     this.hoverInfo = make("div", { className: "gx-hover gx-dim" });
+    this.interventions = new Interventions(this);
     this.heat = canvas(540, 312);
     this.heat.className = "gx-heat";
     this.heat.addEventListener("mousemove", (e) => heatmapHover(this, e, false));
@@ -154,6 +155,7 @@ class Explorer {
       this.status,
       this.passage.box,
       this.hoverInfo,
+      this.interventions.box,
       make("div", { className: "gx-figs" }, this.heat, this.scatter),
     );
   }
@@ -204,14 +206,18 @@ class Explorer {
       c.first.max = meta.steps - 2;
       c.width.max = meta.steps;
       c.text.value = meta.text;
-      c.text.readOnly = !meta.kernel;
-      c.trace.disabled = !meta.kernel;
+      this.inPage = !meta.kernel && Boolean(this.interventions.pageModel());
+      c.text.readOnly = !meta.kernel && !this.inPage;
+      c.trace.disabled = !meta.kernel && !this.inPage;
+      this.interventions.setPassage(meta);
     }
     this.note.textContent =
       (meta.note ? `Note: ${meta.note}. ` : "") +
       (meta.kernel
         ? ""
-        : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
+        : this.inPage
+          ? "This page runs the model itself: type or paste your own text (up to 1,000 characters) and trace it here."
+          : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
     this.drawAll();
   }
 
@@ -286,6 +292,7 @@ class Explorer {
     const k = this.conn.length ? this.meta.context : 0;
     this.passage.mark(t, (j) => (j < k ? this.strength(t, j) : null));
     this.drawHover();
+    if (this.interventions.list.length) this.interventions.drawStrip();
   }
 
   drawHover() {
@@ -300,9 +307,14 @@ class Explorer {
     }
     const next = m.predicted[t];
     const head = `step ${t} '${SYMBOL(m.text[t])}': ${NAMES[this.gate]} of unit ${this.unit} = ${(this.value(t, this.unit) / 255).toFixed(2)}; predicts '${SYMBOL(next)}' next (p = ${m.probability[t].toFixed(2)}).`;
+    const effect = this.interventions.hoverLines(t).flatMap((line) => [make("br"), line]);
     if (!this.conn.length) {
-      const why = m.context ? "computing in the kernel ..." : "off (context=0)";
-      this.hoverInfo.replaceChildren(head, make("br"), `connectivity: ${why}`);
+      const why = !m.context
+        ? "off (context=0)"
+        : m.kernel
+          ? "computing in the kernel ..."
+          : "not computed in the page (it needs a backward pass); the traced passages carry it";
+      this.hoverInfo.replaceChildren(head, make("br"), `connectivity: ${why}`, ...effect);
       return;
     }
     const k = m.context;
@@ -321,6 +333,7 @@ class Explorer {
       make("br"),
       ...strip,
       ` \u2192 '${SYMBOL(next)}'   green: |d log p / d input|, largest = ${m.conn_scale[t].toPrecision(2)}`,
+      ...effect,
     );
   }
 

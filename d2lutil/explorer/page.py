@@ -52,10 +52,18 @@ INTRO = (
 
 
 def write_page(
-    path: Path, module: str, traces: dict[str, dict[str, Any]], state: dict[str, Any], title: str, intro: str = INTRO
+    path: Path,
+    module: str,
+    traces: dict[str, dict[str, Any]],
+    state: dict[str, Any],
+    title: str,
+    intro: str = INTRO,
+    model: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "gates":
-    bytes, "conn": bytes}; state: the view's unit, gate, layer and feature to open with."""
+    """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "conn":
+    bytes, and "gates": bytes unless the page computes them}; state: the view's unit, gate, layer
+    and feature to open with; model: {"spec": dict, "weights": bytes} for the page's own forward
+    pass (gru.js), or None."""
     for label, trace in traces.items():
         _check_payload(label, trace)
     module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
@@ -67,12 +75,13 @@ def write_page(
         "traces": {
             label: {
                 "meta": trace["meta"],
-                "gates": base64.b64encode(trace["gates"]).decode("ascii"),
-                "conn": base64.b64encode(trace["conn"]).decode("ascii"),
+                **{k: base64.b64encode(trace[k]).decode("ascii") for k in ("gates", "conn") if k in trace},
             }
             for label, trace in traces.items()
         },
     }
+    if model is not None:
+        data["model"] = {"spec": model["spec"], "weights": base64.b64encode(model["weights"]).decode("ascii")}
     page = _PAGE.format(
         title=html.escape(title),
         intro=html.escape(intro),
@@ -85,7 +94,8 @@ def write_page(
 
 
 def _check_payload(label: str, trace: dict[str, Any]) -> None:
-    """Refuse a trace whose bytes do not cover its text: the page would draw past their end."""
+    """Refuse a trace whose bytes do not cover its text: the page would draw past their end.
+    (Without "gates" the page computes them from its weights.)"""
     meta = trace["meta"]
     steps = len(meta["text"])
     sizes = {
@@ -98,7 +108,7 @@ def _check_payload(label: str, trace: dict[str, Any]) -> None:
     if meta["steps"] != steps:
         raise ValueError(f"passage {label!r}: meta says {meta['steps']} steps but its text has {steps} characters")
     for name, (size, shape) in sizes.items():
-        if len(trace[name]) != size:
+        if name in trace and len(trace[name]) != size:
             raise ValueError(
                 f"passage {label!r}: {name} holds {len(trace[name]):,} bytes, but {shape} over its {steps} "
                 f"characters needs {size:,}: trace the whole text before writing the page"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,12 @@ from d2lutil.explorer.trace import (
     quantise,
     trace_passage,
 )
+from d2lutil.explorer.weights import page_model
+from d2lutil.gates import Intervention, check_interventions
 from d2lutil.models import RNNLM
 
 # The front end, one file per concern (common.js lists them), joined in this order into one ES module.
-FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "explorer.js")
+FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "gru.js", "interventions.js", "explorer.js")
 ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in FRONT_END)
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
@@ -90,6 +93,10 @@ class GateExplorer(anywidget.AnyWidget):
     window = t.List(default_value=[0, 1]).tag(sync=True)  # [first, last] step, inclusive
     feature = t.Unicode("space").tag(sync=True)  # ranks units by correlation with this text feature
     message = t.Unicode("").tag(sync=True)  # a refusal shown in the widget (red), or ""
+    page_model = t.Dict().tag(sync=True)  # the spec of weights (weights.page_model), or {}
+    weights = t.Bytes().tag(sync=True)  # float16 weights for the page's own forward pass (gru.js)
+    # applied in the page or here, Intervention's fields as dicts
+    interventions: t.List[dict[str, Any]] = t.List().tag(sync=True)
 
     def __init__(
         self,
@@ -129,11 +136,16 @@ class GateExplorer(anywidget.AnyWidget):
         self._cache: dict[str, PassageTrace] = {}
         self.kernel_ms: dict[str, list[float]] = {"gates": [], "connectivity": []}
         self.trace: PassageTrace | None = None
+        self.intervened: PassageTrace | None = None  # the passage with the interventions, traced here
+        spec, weights = page_model(model, vocab) or ({}, b"")
         super().__init__(
             passages=list(self._texts),
             layer=self.num_layers - 1 if layer is None else layer,
+            page_model=spec,
+            weights=weights,
         )
         self.observe(self._on_passage, names="passage")
+        self.observe(lambda _: self._intervene(), names="interventions")
         self.on_msg(self._on_msg)
         self.passage = next(iter(self._texts))  # traces the first passage
 
@@ -156,6 +168,31 @@ class GateExplorer(anywidget.AnyWidget):
 
     def _on_passage(self, change: dict[str, Any]) -> None:
         self._show(change["new"])
+        self._intervene()
+
+    @t.validate("interventions")
+    def _valid_interventions(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            changes = [Intervention(**c) for c in proposal["value"]]
+            steps = len(self.trace.text) if self.trace is not None else self.max_chars
+            return [asdict(c) for c in check_interventions(changes, self.num_layers, self.hidden_size, steps)]
+        except (TypeError, ValueError) as err:
+            raise t.TraitError(
+                f"interventions must be a list of dicts of Intervention's fields (kind, layer, unit, value, at): {err}"
+            ) from None
+
+    def _intervene(self) -> None:
+        """Trace the shown passage with the interventions (as the page computes them), or None."""
+        if self.trace is None or not self.interventions:
+            self.intervened = None
+            return
+        try:
+            self.intervened = trace_passage(
+                self.model, self.vocab, self.trace.text, [Intervention(**c) for c in self.interventions]
+            )
+        except ValueError as err:  # a cut beyond the end of a shorter passage
+            self.intervened = None
+            self.message = f"Interventions not traced in the kernel: {err}"
 
     def _show(self, label: str) -> None:
         text, note = self._texts[label]
@@ -273,11 +310,15 @@ class GateExplorer(anywidget.AnyWidget):
         network) in which the explorer works without a kernel. Returns the path."""
         traces = {label: self._payload(self.traced(label), self._texts[label][1]) for label in self.passages}
         state = {"layer": self.layer, "gate": self.gate, "unit": self.unit, "feature": self.feature}
-        return write_page(Path(path), self._esm, traces, state, title)
+        model = {"spec": self.page_model, "weights": self.weights} if self.weights else None
+        return write_page(Path(path), self._esm, traces, state, title, model=model)
 
     def _payload(self, trace: PassageTrace, note: str) -> dict[str, Any]:
-        meta = {**self._meta(trace, note), "conn_scale": _scale(trace), "kernel": False}
-        return {"meta": meta, "gates": quantise(trace.gates), "conn": _conn_bytes(trace)}
+        """A passage for the page: its meta and connectivity, and its gates unless the page
+        computes them itself from the weights it carries."""
+        meta = {**self._meta(trace, note), "conn_scale": _scale(trace), "kernel": False, "max_chars": self.max_chars}
+        payload = {"meta": meta, "conn": _conn_bytes(trace)}
+        return payload if self.weights else {**payload, "gates": quantise(trace.gates)}
 
 
 def _scale(trace: PassageTrace) -> list[float]:
