@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import statistics
 from pathlib import Path
@@ -24,6 +25,8 @@ from d2lutil.explorer.weights import page_model
 from d2lutil.gates import Intervention, trace_layers
 
 GRU_JS = Path(d2lutil.__file__).with_name("explorer") / "gru.js"
+# the time goals hold on a quiet machine; on a loaded one (CI's 2 cores shared) allow this factor
+SLACK = 1.0 if os.environ.get("D2LUTIL_STRICT_FRAMES") == "1" else 3.0
 TYPED = "The Time Traveller (for so it will be convenient to speak of him) was expounding a recondite matter to us."
 # each intervention as the controls set it: kind, value, scope, character to cut after
 MOVES = [
@@ -132,36 +135,36 @@ def test_the_reader_types_a_passage_and_applies_each_intervention_in_the_saved_p
     assert not refused and not errors, (refused, errors)
 
 
-@pytest.mark.parametrize("test_part", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["speed", "test_part"])
-def test_page_speed_and_the_test_part_perplexity_of_gru_lm_in_chromium(
-    chromium, time_machine, final_summary, test_part
-):
+def test_page_speed_and_the_test_part_perplexity_of_gru_lm_in_chromium(chromium, time_machine, final_summary):
     """gru.js with gru_lm's float16 weights in Chromium: tracing 400 typed characters, re-running
-    after each intervention; with test_part (slow: minutes), the test part's perplexity in the page
-    beside PyTorch's (within 0.5%)."""
+    after each intervention (plain JavaScript and the WebAssembly SIMD kernel), and the test part's
+    perplexity in the page beside PyTorch's (within 0.5%)."""
     from d2lutil.checkpoints import load_checkpoint
 
     model, vocab, manifest = load_checkpoint("gru_lm")
     spec, weights = page_model(model, vocab)
-    test_text = "".join(vocab.to_tokens(time_machine.test_tokens.tolist())) if test_part else ""
+    test_text = "".join(vocab.to_tokens(time_machine.test_tokens.tolist()))
     passage = list(held_out_passages(400, 3).values())[0][:400]
     page, _, errors = open_offline(chromium, "about:blank")
     page.add_script_tag(
         content=GRU_JS.read_text() + "\nglobalThis.GRU = { GRULanguageModel, perplexity };", type="module"
     )
     page.wait_for_function("() => globalThis.GRU !== undefined")
-    figures = page.evaluate(
-        """([spec, b64, passage, test]) => {
+    figures = {
+        simd: page.evaluate(
+            """([spec, b64, passage, test, simd]) => {
         const raw = atob(b64); const bytes = new Uint8Array(raw.length);
         for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
         const { GRULanguageModel, perplexity } = globalThis.GRU;
-        const model = new GRULanguageModel(spec, bytes);
+        const model = new GRULanguageModel(spec, bytes, { simd });
+        if (simd && !model.simd) throw new Error("Chromium lacks WebAssembly SIMD");
         const V = spec.vocab.length;
         const time = (f) => { const t0 = performance.now(); const out = f(); return [performance.now() - t0, out]; };
         const tokens = model.tokens(passage);
-        const out = { trace: [], reruns: {} };
+        const out = { trace: [], reruns: {}, ppl: {} };
         let base = null;
-        for (let i = 0; i < 3; i++) {
+        const repeats = simd ? 5 : 3;
+        for (let i = 0; i < repeats; i++) {
           const [ms, run] = time(() => model.trace(tokens));
           out.trace.push(ms);
           base = run;
@@ -170,13 +173,14 @@ def test_page_speed_and_the_test_part_perplexity_of_gru_lm_in_chromium(
           "update gates of layer 2 = 0.9": [{ kind: "update", layer: 1, value: 0.9 }],
           "every reset gate = 1": [{ kind: "reset", layer: null, value: 1 }],
           "unit 7 of layer 1 silenced": [{ kind: "silence", layer: 0, unit: 7 }],
-          "state cut after character 200": [{ kind: "cut", layer: null, at: 200 }] };
+          "state cut after character 200": [{ kind: "cut", layer: null, at: 200 }],
+        };
         for (const [name, changes] of Object.entries(moves)) {
           out.reruns[name] = [];
-          for (let i = 0; i < 3; i++) {
+          for (let i = 0; i < repeats; i++) {
             const [ms, run] = time(() => model.trace(tokens, changes, base));
             out.reruns[name].push(ms);
-            out.reruns[name + " ppl"] = perplexity(run, V);
+            out.ppl[name] = perplexity(run, V);
           }
         }
         if (test) {
@@ -185,26 +189,75 @@ def test_page_speed_and_the_test_part_perplexity_of_gru_lm_in_chromium(
         }
         return out;
       }""",
-        [spec, base64.b64encode(weights).decode("ascii"), passage, test_text],
-    )
-    rows = [("trace 400 typed characters", figures["trace"])]
-    rows += [(f"re-run 400 after: {k}", v) for k, v in figures["reruns"].items() if not k.endswith("ppl")]
-    table = "\n".join(
-        ["| Page (gru.js, gru_lm float16, Chromium) | Median ms | Worst ms |", "|---|---:|---:|"]
-        + [f"| {name} | {statistics.median(ms):,.0f} | {max(ms):,.0f} |" for name, ms in rows]
-    )
-    if test_part:
-        torch_test = text_perplexity(model, vocab, test_text, [])
-        table = (
-            f"Test part ({figures['test']['chars']:,} characters, one sequence, state carried): perplexity "
-            f"{figures['test']['perplexity']:.4f} in the page ({figures['test']['ms'] / 1e3:.1f} s), "
-            f"{torch_test:.4f} in PyTorch (float32); manifest test_ppl {manifest.get('test_ppl')}"
+            [spec, base64.b64encode(weights).decode("ascii"), passage, test_text if simd else "", simd],
         )
+        for simd in (False, True)
+    }
+    plain, fast = figures[False], figures[True]
+    rows = [("trace 400 typed characters", plain["trace"], fast["trace"])]
+    rows += [(f"re-run 400 after: {k}", plain["reruns"][k], v) for k, v in fast["reruns"].items()]
+    table = "\n".join(
+        [
+            "| gru.js, gru_lm float16, headless Chromium: median / worst ms | plain JavaScript | WebAssembly SIMD |",
+            "|---|---:|---:|",
+        ]
+        + [
+            f"| {name} | {statistics.median(a):,.0f} / {max(a):,.0f} | {statistics.median(b):,.0f} / {max(b):,.0f} |"
+            for name, a, b in rows
+        ]
+    )
+    torch_test = text_perplexity(model, vocab, test_text, [])
+    table += (
+        f"\n\nTest part ({fast['test']['chars']:,} characters, one sequence, state carried): perplexity "
+        f"{fast['test']['perplexity']:.4f} in the page ({fast['test']['ms'] / 1e3:.1f} s), "
+        f"{torch_test:.4f} in PyTorch (float32); manifest test_ppl {manifest.get('test_ppl')}"
+    )
     print("\n" + table)
-    final_summary(f"explorer page: the model in the page ({'test part' if test_part else 'speed'})", table)
-    if test_part:
-        assert abs(figures["test"]["perplexity"] / torch_test - 1) < 0.005
-    for name, changes in [("every reset gate = 1", [Intervention("reset", None, value=1.0)])]:
-        kernel = text_perplexity(model, vocab, passage, changes)
-        assert figures["reruns"][name + " ppl"] == pytest.approx(kernel, rel=2e-3)
+    final_summary("explorer page: the model in the page", table)
+    assert abs(fast["test"]["perplexity"] / torch_test - 1) < 0.005
+    assert statistics.median(fast["trace"]) < 1000 * SLACK and all(
+        statistics.median(v) < 300 * SLACK for v in fast["reruns"].values()
+    ), "issue 26's goals: tracing 400 characters <= 1 s, a re-run <= 300 ms (median)"
+    kernel = text_perplexity(model, vocab, passage, [Intervention("reset", None, value=1.0)])
+    for result in (plain, fast):
+        assert result["ppl"]["every reset gate = 1"] == pytest.approx(kernel, rel=2e-3)
     assert not errors, errors
+
+
+def test_interventions_in_the_shipped_page_paint_their_first_changes_within_100_ms(chromium, final_summary):
+    """The shipped page (gru_lm), as a reader uses it: each intervention applied with the controls,
+    timed in the page from the click to the first painted chunk and to the last."""
+    path = Path(d2lutil.__file__).parents[1] / "book" / "_static" / "gate_explorer.html"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: python -m d2lutil.explorer --save {path}")
+    page, refused, errors = open_offline(chromium, path.as_uri())
+    root = page.locator(".gx").first
+    page.wait_for_function("() => document.querySelector('.gx-chars')?.textContent.length > 0", timeout=60_000)
+    rows = []
+    for _ in range(3):
+        for move in MOVES:
+            apply(page, root, *move)
+            root.locator(".gx-reset").click()
+            page.wait_for_function("() => globalThis.gxPageTimings.at(-1).total_ms !== null")
+    timings = page.evaluate("() => globalThis.gxPageTimings")
+    traced = [t["ms"] for t in timings if t["what"] == "trace"]
+    for kind in [m[0] for m in MOVES] + ["reset the model"]:
+        done = [t for t in timings if t["what"] == "rerun" and t["kind"] == kind]
+        first = [t["first_paint_ms"] for t in done]
+        total = [t["total_ms"] for t in done]
+        rows.append(
+            (kind, statistics.median(first), max(first), statistics.median(total), max(total), done[0]["steps"])
+        )
+    table = "\n".join(
+        [
+            f"Shipped page, gru_lm: a passage of {timings[0]['steps']} characters traced in the page in "
+            f"{statistics.median(traced):,.0f} ms (median of {len(traced)})",
+            "| Intervention (click to paint) | First paint median / worst ms | Done median / worst ms | Steps |",
+            "|---|---:|---:|---:|",
+        ]
+        + [f"| {k} | {a:,.0f} / {b:,.0f} | {c:,.0f} / {d:,.0f} | {n} |" for k, a, b, c, d, n in rows]
+    )
+    print("\n" + table)
+    final_summary("explorer page: interventions as painted", table)
+    assert all(a < 100 * SLACK for _, a, *_ in rows), "the first changed characters must be painted within 100 ms"
+    assert not refused and not errors, (refused, errors)

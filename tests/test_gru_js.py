@@ -40,11 +40,12 @@ KINDS = [
 ]
 
 
-def run_page(tmp_path: Path, model: RNNLM, vocab, cases: list[dict]) -> list[dict]:
-    """Each case ({text, interventions, previous}) run by gru.js in Node."""
+def run_page(tmp_path: Path, model: RNNLM, vocab, cases: list[dict], simd: bool = True) -> list[dict]:
+    """Each case ({text, interventions, previous}) run by gru.js in Node (simd: its WebAssembly
+    kernel, else its plain JavaScript loops)."""
     spec, data = page_model(model, vocab)
     (tmp_path / "weights.bin").write_bytes(data)
-    job = {"module": str(GRU_JS), "weights": str(tmp_path / "weights.bin"), "spec": spec, "cases": cases}
+    job = {"module": str(GRU_JS), "weights": str(tmp_path / "weights.bin"), "spec": spec, "cases": cases, "simd": simd}
     (tmp_path / "job.json").write_text(json.dumps(job))
     subprocess.run([NODE, str(RUNNER), str(tmp_path / "job.json"), str(tmp_path / "out.json")], check=True, timeout=900)
     return json.loads((tmp_path / "out.json").read_text())
@@ -78,11 +79,12 @@ def random_texts(vocab, count: int, seed: int) -> list[str]:
     return ["".join(rng.choice(letters) for _ in range(rng.randint(1, 200))) for _ in range(count)]
 
 
-def test_the_page_computes_what_pytorch_computes_with_every_intervention(tmp_path, small, time_machine):
+@pytest.mark.parametrize("simd", [True, False], ids=["wasm-simd", "plain-js"])
+def test_the_page_computes_what_pytorch_computes_with_every_intervention(tmp_path, small, time_machine, simd):
     vocab = time_machine.vocab
     texts = ["the time traveller for so it will be convenient to speak of him", *random_texts(vocab, 4, 1)]
     cases = [{"text": t, "interventions": c} for t in texts for c in KINDS if all(i.get("at", 0) < len(t) for i in c)]
-    pages = run_page(tmp_path, small, vocab, cases)
+    pages = run_page(tmp_path, small, vocab, cases, simd)
     exact = page_reference(small, vocab)
     for case, page in zip(cases, pages, strict=True):
         same = differences(page, torch_run(exact, vocab, case["text"], case["interventions"]), len(vocab))

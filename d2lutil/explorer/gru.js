@@ -4,11 +4,12 @@
 // zeroes every layer's state after a character). The weights come from
 // d2lutil/explorer/weights.py as float16 bytes and a spec.
 //
-// Speed (see tests/test_gru_js.py): the lowest layer's input side is a table (one row per token,
-// the embedding times W_x0 plus b_x0, folded in Python); the input side of the layers above is
-// computed four steps at a time, so each weight row is read once per four steps; a re-run after
-// an intervention starts at the first character it changes and skips the layers below the lowest
-// one it touches; the work goes in chunks of steps, so a caller can paint between them.
+// Speed (tests/test_explorer_page.py measures it): the matrix-vector products run in a small
+// WebAssembly SIMD kernel (assembled below), with plain loops where the engine lacks SIMD; the
+// lowest layer's input side is a table (one row per token, the embedding times W_x0 plus b_x0,
+// folded in Python); a re-run after an intervention starts at the first character it changes
+// and skips the layers below the lowest one it touches; the work goes in chunks of steps, so a
+// caller can paint between them.
 
 /** float16 bytes (little-endian) as a Float32Array. */
 export function fromHalf(bytes) {
@@ -63,6 +64,79 @@ function matvec4(W, b, x, t, out, rows, cols) {
   }
 }
 
+// The same matrix-vector product as matvec, in WebAssembly with 128-bit SIMD (four float32 lanes,
+// two accumulators: eight columns per pass, so cols must be a multiple of 8), assembled here from
+// its instructions: matvec(W, b, x, out, rows, cols), all but rows and cols byte offsets into the
+// module's memory. About ten times the plain loop's speed in V8 (tests/test_explorer_page.py).
+const leb = (n) => {
+  const out = [];
+  do {
+    out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n >>>= 7;
+  } while (n);
+  return out;
+};
+const WASM_MATVEC = (() => {
+  const [W, B, X, OUT, ROWS, COLS, J, WP, XP, XEND, A0, A1] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const get = (i) => [0x20, i];
+  const set = (i) => [0x21, i];
+  const i32 = (n) => [0x41, n]; // small non-negative constants only (< 64)
+  const [ADD, MUL, SHL, GE_U, LT_U, BR_IF, F32_ADD] = [0x6a, 0x6c, 0x74, 0x4f, 0x49, 0x0d, 0x92];
+  const simd = (op) => [0xfd, ...leb(op)];
+  const load = (offset) => [...simd(0), 2, offset]; // v128.load, align 4 bytes
+  const [MUL4, ADD4, ZERO] = [simd(230), simd(228), [...simd(12), ...new Array(16).fill(0)]];
+  const lane = (k) => [...get(A0), ...simd(31), k, F32_ADD]; // + f32x4.extract_lane k
+  const times4 = (i) => [...get(i), ...i32(2), SHL]; // i * 4 bytes
+  const body = [
+    2, 4, 0x7f, 2, 0x7b, // locals j, wp, xp, xend (i32) and acc0, acc1 (v128)
+    0x02, 0x40, 0x03, 0x40, // block { loop over rows j
+    ...get(J), ...get(ROWS), GE_U, BR_IF, 1,
+    ...ZERO, ...set(A0), ...ZERO, ...set(A1),
+    ...get(W), ...get(J), ...get(COLS), MUL, ...i32(2), SHL, ADD, ...set(WP),
+    ...get(X), ...set(XP), ...get(X), ...times4(COLS), ADD, ...set(XEND),
+    0x03, 0x40, // loop over the columns, eight at a time
+    ...get(A0), ...get(WP), ...load(0), ...get(XP), ...load(0), ...MUL4, ...ADD4, ...set(A0),
+    ...get(A1), ...get(WP), ...load(16), ...get(XP), ...load(16), ...MUL4, ...ADD4, ...set(A1),
+    ...get(WP), ...i32(32), ADD, ...set(WP), ...get(XP), ...i32(32), ADD, ...set(XP),
+    ...get(XP), ...get(XEND), LT_U, BR_IF, 0,
+    0x0b,
+    ...get(A0), ...get(A1), ...ADD4, ...set(A0),
+    ...get(OUT), ...times4(J), ADD, // out[j] = b[j] + the four lanes
+    ...get(B), ...times4(J), ADD, 0x2a, 2, 0,
+    ...lane(0), ...lane(1), ...lane(2), ...lane(3),
+    0x38, 2, 0,
+    ...get(J), ...i32(1), ADD, ...set(J), 0x0c, 0, // next row
+    0x0b, 0x0b, 0x0b,
+  ];
+  const name = (s) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+  const section = (id, bytes) => [id, ...leb(bytes.length), ...bytes];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 6, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // (i32 x 6) -> ()
+    ...section(3, [1, 0]),
+    ...section(5, [1, 0, 1]), // one memory, one page to start
+    ...section(7, [2, ...name("memory"), 2, 0, ...name("matvec"), 0, 0]),
+    ...section(10, [1, ...leb(body.length), ...body]),
+  ]);
+})();
+
+/** The SIMD kernel with `arrays` (Float32Arrays) copied into its memory, or null where the engine lacks SIMD. */
+function simdKernel(arrays, rows, cols) {
+  if (typeof WebAssembly !== "object" || !WebAssembly.validate(WASM_MATVEC)) return null;
+  const { memory, matvec: run } = new WebAssembly.Instance(new WebAssembly.Module(WASM_MATVEC)).exports;
+  const total = arrays.reduce((n, a) => n + a.length, 0) + rows + cols;
+  memory.grow(Math.ceil((4 * total) / 65536));
+  const f32 = new Float32Array(memory.buffer);
+  const at = new Map();
+  let offset = 0;
+  for (const a of arrays) {
+    f32.set(a, offset);
+    at.set(a, 4 * offset);
+    offset += a.length;
+  }
+  return { run, f32, at, x: 4 * offset, out: 4 * (offset + cols) };
+}
+
 /** Check one intervention as d2lutil.gates.Intervention does; returns it. */
 export function checkIntervention(c, layers, units, steps) {
   const kinds = ["update", "reset", "silence", "cut"];
@@ -82,8 +156,11 @@ export function checkIntervention(c, layers, units, steps) {
 const interventionKey = (c) => JSON.stringify([c.kind, c.layer, c.unit, c.value, c.at]);
 
 export class GRULanguageModel {
-  /** spec: {layers, hidden, vocab, tensors: {name: [offset, length]}} (weights.py); data: float16 bytes. */
-  constructor(spec, data) {
+  /**
+   * spec: {layers, hidden, vocab, tensors: {name: [offset, length]}} (weights.py); data: float16
+   * bytes; simd: use the WebAssembly kernel where the engine has it (false: the plain loops).
+   */
+  constructor(spec, data, { simd = true } = {}) {
     const all = fromHalf(data);
     const get = (name) => all.subarray(spec.tensors[name][0], spec.tensors[name][0] + spec.tensors[name][1]);
     this.layers = spec.layers;
@@ -104,6 +181,18 @@ export class GRULanguageModel {
     }
     this.W_head = get("head_weight"); // (V, h)
     this.b_head = get("head_bias");
+    const h = this.hidden;
+    const matrices = [...this.W_x, ...this.b_x, ...this.W_h, ...this.b_h, this.W_head, this.b_head].filter(Boolean);
+    this.simd = simd && h % 8 === 0 ? simdKernel(matrices, Math.max(3 * h, this.vocab.length), h) : null;
+  }
+
+  /** out[o..o+rows) = W x[xo..xo+cols) + b, in WebAssembly where it runs, else in JavaScript. */
+  product(W, b, x, xo, out, o, rows, cols) {
+    const k = this.simd;
+    if (!k) return matvec(W, b, x, xo, out, o, rows, cols);
+    k.f32.set(x.subarray(xo, xo + cols), k.x >> 2);
+    k.run(k.at.get(W), k.at.get(b), k.x, k.out, rows, cols);
+    out.set(k.f32.subarray(k.out >> 2, (k.out >> 2) + rows), o);
   }
 
   /** Token indices of text (every character must be in the vocabulary). */
@@ -179,8 +268,9 @@ export class GRULanguageModel {
       if (l > 0 && !(l === run.lowest && run.shared)) {  // the lowest changed layer's inputs are old
         const x = run.h[l - 1];
         let t = a;
-        for (; t + STEPS_PER_BLOCK <= b; t += STEPS_PER_BLOCK) matvec4(this.W_x[l], this.b_x[l], x, t, gi, 3 * h, h);
-        for (; t < b; t++) matvec(this.W_x[l], this.b_x[l], x, t * h, gi, t * 3 * h, 3 * h, h);
+        if (!this.simd)
+          for (; t + STEPS_PER_BLOCK <= b; t += STEPS_PER_BLOCK) matvec4(this.W_x[l], this.b_x[l], x, t, gi, 3 * h, h);
+        for (; t < b; t++) this.product(this.W_x[l], this.b_x[l], x, t * h, gi, t * 3 * h, 3 * h, h);
       }
       const m = run.masks[l];
       const [Z, R, N, H] = [run.z[l], run.r[l], run.n[l], run.h[l]];
@@ -189,7 +279,7 @@ export class GRULanguageModel {
         const fresh = t === 0 || m.restart.has(t);
         const prev = fresh ? zero : H;
         const p = fresh ? 0 : (t - 1) * h;
-        matvec(this.W_h[l], this.b_h[l], prev, p, gh, 0, 3 * h, h);
+        this.product(this.W_h[l], this.b_h[l], prev, p, gh, 0, 3 * h, h);
         const src = l === 0 ? this.table : gi;
         const g = l === 0 ? run.tokens[t] * 3 * h : t * 3 * h;
         for (let u = 0; u < h; u++) {
@@ -206,7 +296,7 @@ export class GRULanguageModel {
     }
     const logits = new Float32Array(V);
     for (let t = run.lowest >= L ? b : a; t < b; t++) {
-      matvec(this.W_head, this.b_head, run.h[L - 1], t * h, logits, 0, V, h);
+      this.product(this.W_head, this.b_head, run.h[L - 1], t * h, logits, 0, V, h);
       let top = -Infinity;
       for (let v = 0; v < V; v++) top = Math.max(top, logits[v]);
       let sum = 0;

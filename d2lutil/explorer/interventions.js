@@ -128,7 +128,7 @@ class Interventions {
 
   reset() {
     this.list = [];
-    this.rerun("reset");
+    this.rerun("reset the model");
   }
 
   /** Re-run the passage with this.list, from the first character the change touches, painting between chunks. */
@@ -139,7 +139,8 @@ class Interventions {
     this.view.model.save_changes();
     const start = performance.now();
     const before = this.before || this.baseline(pm);
-    const run = pm.start(before.tokens, this.list, this.after || before);
+    // from the run shown (undoing nothing changes nothing: the model as trained needs no re-run)
+    const run = pm.start(before.tokens, this.list, this.list.length ? this.after || before : before);
     this.after = run;
     const record = { what: "rerun", kind, steps: run.T - run.first, first_paint_ms: null, total_ms: null };
     this.timings.push(record);
