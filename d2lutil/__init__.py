@@ -10,10 +10,10 @@ checks the contracts in pyproject.toml)::
     data                tokens, Vocab, the split, minibatches
     models              RecurrentLayer, GRUScratch, GRUD2LStyle, RNNScratch, RNNLM, weight copying
     training | generation
-                        the training loop (optimize, train with callbacks, Recipe), perplexity;
+                        the training loop (Recipe, train with callbacks, optimize), perplexity;
                         text generation (predict)
     plot | widgets | gates | tasks | checkpoints | diagrams
-                        training curves (live: d2lutil.train); interactive figures; the gate tracer;
+                        training curves (LivePlot, a callback of train); interactive figures; the gate tracer;
                         first-token recall; safetensors weights; the GRU cell drawn in three stages
     exercises | explorer
                         the self-checks and helpers of notebook 6; the gate explorer
@@ -24,15 +24,17 @@ checks the contracts in pyproject.toml)::
 from d2lutil.data import load_time_machine
 from d2lutil.generation import predict
 from d2lutil.models import GRUScratch, build_lm
-from d2lutil.plot import train
+from d2lutil.plot import LivePlot
 from d2lutil.settings import budget, describe_setting, set_seed, try_gpu
-from d2lutil.training import evaluate_perplexity
+from d2lutil.training import Recipe, evaluate_perplexity, train
 
 __version__ = "0.1.0"
 
 # What the notebooks call as d2lutil.<name>; everything else is imported from its module.
 __all__ = [
     "GRUScratch",
+    "LivePlot",
+    "Recipe",
     "budget",
     "build_lm",
     "describe_setting",

@@ -1,21 +1,18 @@
 """Training curves: finished ones, and live ones that redraw in place while a notebook trains.
 
-:class:`LivePlot` is a :class:`d2lutil.training.Callback`; :func:`train` is the training loop
-with one subscribed when it runs in a notebook (it is ``d2lutil.train``, the name notebooks use).
+:class:`LivePlot` is a :class:`d2lutil.training.Callback`: pass one to :func:`d2lutil.train`
+(``callbacks=[LivePlot("title")]``) and the curves redraw after every epoch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 from IPython import get_ipython
 from IPython.display import display
 from matplotlib.figure import Figure
-from torch import nn
 
-from d2lutil import training
 from d2lutil.training import Callback, History
 
 
@@ -61,19 +58,3 @@ class LivePlot(Callback):
 
     def on_train_end(self, history: History) -> None:
         plt.close(self.fig)
-
-
-def train(
-    model: nn.Module,
-    *args: Any,
-    plot: bool = True,
-    title: str = "",
-    callbacks: Sequence[Callback] = (),
-    **options: Any,
-) -> History:
-    """:func:`d2lutil.training.train` (the same arguments, passed on) plus, in a notebook and with
-    ``plot=True``, a :class:`LivePlot` of the curves that redraws after every epoch."""
-    if plot and in_notebook():
-        callbacks = [*callbacks, LivePlot(title or f"{type(model).__name__} training")]
-    options.update(title=title, callbacks=callbacks)
-    return training.train(model, *args, **options)

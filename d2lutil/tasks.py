@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from d2lutil._checks import check_callable, check_int, check_model, check_positive, show
+from d2lutil._checks import check_callable, check_choice, check_int, check_model, check_positive, show
 from d2lutil.models import check_time_major, layer_size
-from d2lutil.training import Optimizer, check_clip, make_optimizer, optimize
+from d2lutil.training import OPTIMIZERS, Optimizer, check_clip, make_optimizer, optimize
 
 MakeBatch = Callable[[int, torch.Generator], tuple[Tensor, Tensor]]
 
@@ -111,6 +111,7 @@ def train_on_task(
     check_callable("make_batch", make_batch, "(batch_size, generator) -> (X, y)")
     num_steps, batch_size = check_int("num_steps", num_steps, minimum=1), check_int("batch_size", batch_size, minimum=1)
     lr, clip = check_positive("lr", lr), check_clip(clip)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
     test_size, log_every = check_int("test_size", test_size, minimum=1), check_int("log_every", log_every, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     device = next(model.parameters()).device

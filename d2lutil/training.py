@@ -1,16 +1,16 @@
-"""The training loop, perplexity and generation for the chapter's models.
+"""The training loop and perplexity for the chapter's models.
 
-:func:`optimize` is the one optimisation loop of the package (forward, backward, clipping, a
-step, timed); :func:`train` runs it over epochs of a language model's windows, measures training
-and validation perplexity and tells its callbacks after every epoch, as minGPT's trainer does: the
-loop prints nothing itself but a tqdm bar, and a live plot (:class:`d2lutil.plot.LivePlot`) is one
-such callback. :class:`Recipe` names a run's hyper-parameters once; :func:`train_recipe` trains
-a model on The Time Machine with it.
+:class:`Recipe` is the one description of a training run (checked once, when it is written);
+:func:`train` runs a language model through it: :func:`optimize`, the package's one optimisation
+loop (forward, backward, clipping, a step, timed), over epochs of windows, measuring training and
+validation perplexity and telling its callbacks after every epoch, as minGPT's trainer does. The
+loop prints nothing itself but a tqdm bar; a live plot (:class:`d2lutil.plot.LivePlot`) is a callback.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -139,19 +139,9 @@ def _detach(state: Tensor | tuple[Tensor, ...] | None) -> Tensor | tuple[Tensor,
 
 
 def make_optimizer(model: nn.Module, name: Optimizer, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """SGD, Adam or AdamW over the model's parameters."""
-    check_model("model", model)
-    lr = check_positive("lr", lr, fix="try 1e-2 for adam, 1.0 for sgd")
-    weight_decay = check_real("weight_decay", weight_decay, low=0.0)
-    if not isinstance(name, str):
-        raise TypeError(f"optimizer must be 'sgd', 'adam' or 'adamw', got {show(name)}")
-    if name == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}: choose 'sgd', 'adam' or 'adamw'")
+    """SGD, Adam or AdamW over the model's parameters (``name``, ``lr`` and ``weight_decay`` checked by the caller)."""
+    kind = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
+    return kind(model.parameters(), lr=lr, weight_decay=weight_decay)
 
 
 class Callback:
@@ -186,9 +176,8 @@ def optimize(
 
     ``loss_of(X, Y) -> (mean loss, number of targets)`` runs the model (moving the batch to its
     device is part of it, and of the timed step). ``clip`` bounds the gradient's global norm
-    (None: no clipping).
+    (None: no clipping); the caller has checked it (:func:`check_clip`).
     """
-    clip = check_clip(clip)
     for X, Y in batches:
         start = time.perf_counter()
         loss, count = loss_of(X, Y)
@@ -220,145 +209,22 @@ class LanguageModelLoss:
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), Y.reshape(-1)), Y.numel()
 
 
-def train(
-    model: nn.Module,
-    train_iter: WindowLoader,
-    val_tokens: Tensor,
-    num_epochs: int,
-    lr: float,
-    optimizer: Optimizer = "sgd",
-    clip: float | None = 1.0,
-    weight_decay: float = 0.0,
-    device: torch.device | None = None,
-    max_seconds: float | None = None,
-    restore_best: bool = False,
-    progress: bool = True,
-    title: str = "",
-    callbacks: Sequence[Callback] = (),
-    schedule: Schedule = "constant",
-    ema_decay: float | None = None,
-) -> History:
-    """Train a language model ``model(tokens (B, T)) -> (logits (B, T, V), state)``.
-
-    After every epoch the validation perplexity on ``val_tokens`` (n,) is measured with
-    :func:`evaluate_perplexity` and every callback's ``on_epoch_end(history)`` is called.
-    ``max_seconds`` stops training once that much training time has passed (the last epoch is
-    then partial). ``restore_best`` loads back the weights of the epoch with the lowest validation
-    perplexity. ``progress`` shows a tqdm bar titled ``title``. ``schedule="cosine"`` lowers the
-    learning rate from ``lr`` to 0 along a half cosine over all the run's steps. ``ema_decay``
-    keeps an exponential moving average of the weights (``torch.optim.swa_utils.AveragedModel``):
-    the validation perplexity is then measured on the average, and the model ends holding it.
-
-    A loss or perplexity that becomes infinite or NaN stops the run with :class:`TrainingDiverged`,
-    which carries the history so far (after restoring the best weights when ``restore_best``).
-    """
-    check_model("model", model)
-    if not isinstance(train_iter, WindowLoader):
-        raise TypeError(
-            f"train_iter must be a d2lutil.data.WindowLoader, got {show(train_iter)}: "
-            "build one with WindowLoader(tokens, batch_size, num_steps) or data.train_iter(batch_size, num_steps)"
-        )
-    _check_eval_tokens("val_tokens", val_tokens, 8)
-    num_epochs = check_int("num_epochs", num_epochs, minimum=1)
-    clip = check_clip(clip)
-    if max_seconds is not None:
-        max_seconds = check_real("max_seconds", max_seconds, low=0.0)
-    restore_best, progress = check_bool("restore_best", restore_best), check_bool("progress", progress)
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str, got {show(title)}")
-    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
-        raise TypeError(f"callbacks must be a list of d2lutil.training.Callback, got {show(callbacks)}")
-    for i, callback in enumerate(callbacks):
-        if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks[{i}] must be a d2lutil.training.Callback, got {show(callback)}")
-    check_choice("schedule", schedule, SCHEDULES)
-    if ema_decay is not None:
-        ema_decay = check_real("ema_decay", ema_decay, 0.0, 1.0, inclusive=(False, False))
-    device = check_device(device) or next(model.parameters()).device
-    model.to(device)
-    opt = make_optimizer(model, optimizer, lr, weight_decay)
-    batches = len(train_iter)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=num_epochs * batches) if schedule == "cosine" else None
-    )
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay)) if ema_decay is not None else None
-    scored = model if averaged is None else averaged.module  # the weights validation judges
-    loss_of = LanguageModelLoss(model, device, carry_state=train_iter.sequential)
-    history = History()
-    # with restore_best, the starting weights are what a run that diverges in its first epoch goes back to
-    best = (math.inf, copy.deepcopy(model.state_dict())) if restore_best else None
-    bar = tqdm(total=num_epochs * batches, disable=not progress, desc=title or "training", unit="batch")
-    stop, diverged = False, ""
-    for epoch in range(num_epochs):
-        model.train()
-        loss_of.reset()
-        loss_sum, count, done = 0.0, 0, 0
-        for step in optimize(model, train_iter, loss_of, opt, clip):
-            if not math.isfinite(step.loss):
-                diverged = f"the training loss became {step.loss} at step {done + 1} of epoch {epoch + 1}"
-                break
-            loss_sum += step.loss * step.targets
-            count += step.targets
-            done += 1
-            history.train_seconds += step.seconds
-            history.tokens += step.targets
-            if scheduler is not None:
-                scheduler.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
-            bar.update(1)
-            if max_seconds is not None and history.train_seconds >= max_seconds:
-                stop = True
-                break
-        if diverged:
-            break
-        history.epochs.append(epoch + done / batches)
-        history.train_ppl.append(perplexity(loss_sum / max(count, 1)))
-        history.val_ppl.append(evaluate_perplexity(scored, val_tokens))
-        history.tokens_per_s.append(history.tokens / max(history.train_seconds, 1e-9))
-        bar.set_postfix(train_ppl=f"{history.train_ppl[-1]:.2f}", val_ppl=f"{history.val_ppl[-1]:.2f}")
-        if not (math.isfinite(history.train_ppl[-1]) and math.isfinite(history.val_ppl[-1])):
-            diverged = (
-                f"epoch {epoch + 1} ended with training perplexity {history.train_ppl[-1]} "
-                f"and validation perplexity {history.val_ppl[-1]}"
-            )
-            break
-        if best is not None and history.val_ppl[-1] <= best[0]:
-            best = (history.val_ppl[-1], copy.deepcopy(scored.state_dict()))
-        for callback in callbacks:
-            callback.on_epoch_end(history)
-        if stop:
-            break
-    bar.close()
-    for callback in callbacks:
-        callback.on_train_end(history)
-    if best is not None:
-        model.load_state_dict(best[1])
-    elif averaged is not None:
-        model.load_state_dict(averaged.module.state_dict())
-    if diverged:
-        kept = (
-            "the model holds the weights of the best finite epoch again (its starting weights if none finished)"
-            if best is not None
-            else "the model's weights are no longer usable: rebuild it, or train with restore_best=True"
-        )
-        raise TrainingDiverged(
-            f"training diverged: {diverged} (lr={lr}, clip={clip}). Lower lr or clip the gradient "
-            f"(e.g. clip=1.0); {kept}. The exception's .history holds the {len(history.epochs)} measured epoch(s).",
-            history,
-        )
-    return history
-
-
 @dataclass(frozen=True)
 class Recipe:
-    """The hyper-parameters of one language-model run, named once.
+    """Everything that decides a language-model training run, named once and checked here.
 
-    Windows of ``num_steps`` characters in batches of ``batch_size``; the optimizer, its learning
-    rate, gradient clipping and weight decay; ``num_epochs`` passes over the training part, or
-    fewer when ``max_seconds`` of training time run out first; the learning-rate ``schedule``, an
-    average of the weights (``ema_decay``) and whether windows follow each other with the state
-    carried (``sequential``) are described in :func:`train` and :class:`WindowLoader`.
+    Windows of ``num_steps`` characters in minibatches of ``batch_size``, drawn at random
+    (``seed`` orders them) or, with ``sequential``, following each other with the state carried
+    (:class:`d2lutil.data.WindowLoader`); only the first ``train_chars`` training characters when
+    set. The ``optimizer`` with learning rate ``lr``, ``weight_decay`` and gradient clipping at
+    ``clip`` (None: no clipping); ``schedule="cosine"`` lowers the rate to 0 along a half cosine
+    over ``num_epochs``. ``ema_decay`` keeps an exponential moving average of the weights, which
+    validation scores and the model ends with. ``restore_best`` keeps the weights of the epoch
+    with the lowest validation perplexity.
+
+    The run lasts ``num_epochs`` passes over the training part, or until ``max_seconds`` of
+    training time have passed, whichever comes first; ``num_epochs=None`` with ``max_seconds``
+    is a pure time budget.
     """
 
     batch_size: int
@@ -367,76 +233,193 @@ class Recipe:
     optimizer: Optimizer = "sgd"
     clip: float | None = 1.0
     weight_decay: float = 0.0
-    num_epochs: int = 1
+    num_epochs: int | None = 1
     max_seconds: float | None = None
     schedule: Schedule = "constant"
     ema_decay: float | None = None
     sequential: bool = False
+    restore_best: bool = False
+    seed: int = 0
+    train_chars: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse impossible settings when the recipe is written, not after the first epoch."""
         check_int("batch_size", self.batch_size, minimum=1)
         check_int("num_steps", self.num_steps, minimum=1)
-        check_positive("lr", self.lr)
+        check_positive("lr", self.lr, fix="try 1e-2 for adam, 1.0 for sgd")
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_clip(self.clip)
         check_real("weight_decay", self.weight_decay, low=0.0)
-        check_int("num_epochs", self.num_epochs, minimum=1)
+        if self.num_epochs is not None:
+            check_int("num_epochs", self.num_epochs, minimum=1)
         if self.max_seconds is not None:
             check_real("max_seconds", self.max_seconds, low=0.0)
+        elif self.num_epochs is None:
+            raise ValueError("num_epochs is None and max_seconds is None: give num_epochs, max_seconds, or both")
         check_choice("schedule", self.schedule, SCHEDULES)
+        if self.schedule == "cosine" and self.num_epochs is None:
+            raise ValueError("schedule='cosine' needs num_epochs (its length): give num_epochs or use 'constant'")
         if self.ema_decay is not None:
             check_real("ema_decay", self.ema_decay, 0.0, 1.0, inclusive=(False, False))
         check_bool("sequential", self.sequential)
+        check_bool("restore_best", self.restore_best)
+        check_int("seed", self.seed)
+        if self.train_chars is not None:
+            check_int("train_chars", self.train_chars, minimum=self.num_steps + 1)
 
 
-def train_recipe(
+def _check_callbacks(callbacks: object) -> Sequence[Callback]:
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise TypeError(f"callbacks must be a list of d2lutil.training.Callback, got {show(callbacks)}")
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks[{i}] must be a d2lutil.training.Callback, got {show(callback)}")
+    return callbacks
+
+
+class _Run:
+    """What one call of :func:`train` holds while it runs: the optimizer and its schedule, the
+    weight average, the loss that carries the state, the best weights so far and the history."""
+
+    def __init__(self, model: nn.Module, loader: WindowLoader, recipe: Recipe, device: torch.device):
+        self.model, self.loader, self.recipe = model, loader, recipe
+        self.opt = make_optimizer(model, recipe.optimizer, recipe.lr, recipe.weight_decay)
+        self.scheduler = None
+        if recipe.schedule == "cosine":
+            assert recipe.num_epochs is not None  # Recipe refuses cosine without it
+            steps = recipe.num_epochs * len(loader)
+            self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=steps)
+        self.averaged = None
+        if recipe.ema_decay is not None:
+            self.averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema_decay))
+        self.scored = model if self.averaged is None else self.averaged.module  # what validation judges
+        self.loss_of = LanguageModelLoss(model, device, carry_state=recipe.sequential)
+        # with restore_best, the starting weights are what a run that diverges in its first epoch goes back to
+        self.best = (math.inf, copy.deepcopy(model.state_dict())) if recipe.restore_best else None
+        self.history = History()
+
+    def out_of_time(self) -> bool:
+        limit = self.recipe.max_seconds
+        return limit is not None and self.history.train_seconds >= limit
+
+    def epoch(self, bar: tqdm) -> tuple[float, int, str]:
+        """One pass over the loader (or until time runs out): mean training loss, steps taken,
+        and why it diverged ("" when it did not)."""
+        self.model.train()
+        self.loss_of.reset()  # every epoch starts from a zero state
+        loss_sum, count, done = 0.0, 0, 0
+        for step in optimize(self.model, self.loader, self.loss_of, self.opt, self.recipe.clip):
+            if not math.isfinite(step.loss):
+                return math.nan, done, f"the training loss became {step.loss} at step {done + 1}"
+            loss_sum, count, done = loss_sum + step.loss * step.targets, count + step.targets, done + 1
+            self.history.train_seconds += step.seconds
+            self.history.tokens += step.targets
+            if self.scheduler is not None:
+                self.scheduler.step()
+            if self.averaged is not None:
+                self.averaged.update_parameters(self.model)
+            bar.update(1)
+            if self.out_of_time():
+                break
+        return loss_sum / max(count, 1), done, ""
+
+    def measure(self, epoch: int, mean_loss: float, done: int, val_tokens: Tensor) -> str:
+        """Record the epoch's figures and keep the best weights; why it diverged, or ""."""
+        h = self.history
+        h.epochs.append(epoch + done / len(self.loader))
+        h.train_ppl.append(perplexity(mean_loss))
+        h.val_ppl.append(evaluate_perplexity(self.scored, val_tokens))
+        h.tokens_per_s.append(h.tokens / max(h.train_seconds, 1e-9))
+        if not (math.isfinite(h.train_ppl[-1]) and math.isfinite(h.val_ppl[-1])):
+            return f"training perplexity {h.train_ppl[-1]} and validation perplexity {h.val_ppl[-1]}"
+        if self.best is not None and h.val_ppl[-1] <= self.best[0]:
+            self.best = (h.val_ppl[-1], copy.deepcopy(self.scored.state_dict()))
+        return ""
+
+    def finish(self, diverged: str) -> History:
+        """Leave the model holding the weights the recipe keeps; raise if the run diverged."""
+        if self.best is not None:
+            self.model.load_state_dict(self.best[1])
+        elif self.averaged is not None:
+            self.model.load_state_dict(self.averaged.module.state_dict())
+        if diverged:
+            kept = (
+                "the model holds the weights of the best finite epoch again (its starting weights if none finished)"
+                if self.best is not None
+                else "the model's weights are no longer usable: rebuild it, or train with restore_best=True"
+            )
+            raise TrainingDiverged(
+                f"training diverged: {diverged} (lr={self.recipe.lr}, clip={self.recipe.clip}). Lower lr or clip "
+                f"the gradient (e.g. clip=1.0); {kept}. The exception's .history holds the "
+                f"{len(self.history.epochs)} measured epoch(s).",
+                self.history,
+            )
+        return self.history
+
+
+def train(
     model: nn.Module,
     train_tokens: Tensor,
     val_tokens: Tensor,
-    recipe: Recipe | None = None,  # required: None only lets the old call (model, data, recipe) reach the clear error
-    seed: int = 0,
-    train_chars: int | None = None,
-    device: torch.device | None = None,
-    restore_best: bool = False,
-    progress: bool = False,
+    recipe: Recipe,
+    *,
+    callbacks: Sequence[Callback] = (),
+    device: torch.device | str | None = None,
+    progress: bool = True,
     title: str = "",
 ) -> History:
-    """Train ``model`` on ``train_tokens`` (n,) as ``recipe`` says, measuring ``val_tokens`` (m,) after each epoch.
+    """Train the language model ``model(tokens (B, T)) -> (logits (B, T, V), state)`` as ``recipe`` says.
 
+    ``train_tokens`` (n,) is what it learns from; after every epoch the validation perplexity on
+    ``val_tokens`` (m,) is measured (:func:`evaluate_perplexity`) and every callback's
+    ``on_epoch_end(history)`` is called (a live plot is one: :class:`d2lutil.plot.LivePlot`).
     Pass the book's training and validation parts (``data.train_tokens, data.val_tokens``): the
-    test part is never an argument of training, so nothing chosen here can have seen it.
-    ``seed`` orders the random windows; ``train_chars`` keeps only the first that many training
-    characters (None: all of them).
+    test part is never an argument of training, so nothing chosen here has seen it. ``device``
+    (default: the model's) is where the model trains; ``progress`` shows a tqdm bar titled
+    ``title``. Returns the per-epoch :class:`History`.
+
+    A loss or perplexity that becomes infinite or NaN stops the run with :class:`TrainingDiverged`,
+    which carries the history so far (after restoring the best weights with ``restore_best``).
     """
+    check_model("model", model)
     for name, tokens in (("train_tokens", train_tokens), ("val_tokens", val_tokens)):
         if isinstance(tokens, TimeMachine):
             raise TypeError(
                 f"{name} must be a tensor of tokens, got the whole book (a TimeMachine): pass its parts, "
-                "train_recipe(model, data.train_tokens, data.val_tokens, recipe); "
-                "training never receives data.test_tokens"
+                "train(model, data.train_tokens, data.val_tokens, recipe); training never receives data.test_tokens"
             )
-    train_tokens = check_tokens("train_tokens", train_tokens)
+    check_tokens("train_tokens", train_tokens)
+    _check_eval_tokens("val_tokens", val_tokens, 8)
     if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a d2lutil.training.Recipe, got {show(recipe)}")
-    seed = check_int("seed", seed)
-    if train_chars is not None:
-        train_chars = check_int("train_chars", train_chars, minimum=recipe.num_steps + 1)
-    tokens = train_tokens if train_chars is None else train_tokens[:train_chars]
-    return train(
-        model,
-        WindowLoader(tokens, recipe.batch_size, recipe.num_steps, sequential=recipe.sequential, seed=seed),
-        val_tokens,
-        num_epochs=recipe.num_epochs,
-        lr=recipe.lr,
-        optimizer=recipe.optimizer,
-        clip=recipe.clip,
-        weight_decay=recipe.weight_decay,
-        device=device,
-        max_seconds=recipe.max_seconds,
-        restore_best=restore_best,
-        progress=progress,
-        title=title,
-        schedule=recipe.schedule,
-        ema_decay=recipe.ema_decay,
-    )
+        raise TypeError(f"recipe must be a d2lutil.Recipe, got {show(recipe)}: write Recipe(batch_size=..., ...)")
+    callbacks = _check_callbacks(callbacks)
+    progress = check_bool("progress", progress)
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {show(title)}")
+    device = check_device(device) or next(model.parameters()).device
+    tokens = train_tokens if recipe.train_chars is None else train_tokens[: recipe.train_chars]
+    loader = WindowLoader(tokens, recipe.batch_size, recipe.num_steps, sequential=recipe.sequential, seed=recipe.seed)
+
+    run = _Run(model.to(device), loader, recipe, device)
+    total = None if recipe.num_epochs is None else recipe.num_epochs * len(loader)
+    bar = tqdm(total=total, disable=not progress, desc=title or "training", unit="batch")
+    epochs = itertools.count() if recipe.num_epochs is None else range(recipe.num_epochs)
+    diverged = ""
+    for epoch in epochs:
+        mean_loss, done, diverged = run.epoch(bar)
+        if diverged:
+            diverged += f" of epoch {epoch + 1}"
+            break
+        diverged = run.measure(epoch, mean_loss, done, val_tokens)
+        if diverged:
+            diverged = f"epoch {epoch + 1} ended with {diverged}"
+            break
+        bar.set_postfix(train_ppl=f"{run.history.train_ppl[-1]:.2f}", val_ppl=f"{run.history.val_ppl[-1]:.2f}")
+        for callback in callbacks:
+            callback.on_epoch_end(run.history)
+        if run.out_of_time():
+            break
+    bar.close()
+    for callback in callbacks:
+        callback.on_train_end(run.history)
+    return run.finish(diverged)

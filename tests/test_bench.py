@@ -9,6 +9,7 @@ the training run's, so it reuses that compile); everything else here is cheap.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 
@@ -127,7 +128,7 @@ def test_micro_benchmark_and_summary(results):
     res = results[0]
     micro = res["micro"]
     assert micro["setting"]["hidden_size"] == 256 and micro["setting"]["repeats"] == 2
-    assert micro["setting"]["batch_size"] == measure.COMMON_RECIPE["batch_size"]
+    assert micro["setting"]["batch_size"] == measure.COMMON_RECIPE.batch_size
     assert [r["kind"] for r in micro["rows"]] == [k for k in bench.MICRO_KINDS if k in common_kinds()]
     for row in micro["rows"]:
         for key in (
@@ -192,17 +193,17 @@ def test_training_never_reads_the_test_part(monkeypatch):
     """The worker hands training only the training and validation parts; the test part is read after."""
     data = load_time_machine()
     calls = []
-    real = measure.train_recipe
+    real = measure.train
 
     def spy(model, train_tokens, val_tokens, *args, **kwargs):
         calls.append((train_tokens, val_tokens))
         return real(model, train_tokens, val_tokens, *args, **kwargs)
 
-    monkeypatch.setattr(measure, "train_recipe", spy)
-    spec = dict(measure.COMMON_RECIPE, kind="gru", hidden_size=8, batch_size=2, num_steps=8, seconds=0.05)
-    row = measure.train_one(dict(spec, device="cpu", threads=1))
-    (train_tokens, val_tokens), *more = calls
-    assert not more
+    monkeypatch.setattr(measure, "train", spy)
+    recipe = dataclasses.replace(measure.COMMON_RECIPE, batch_size=2, num_steps=8, max_seconds=0.05)
+    row = measure.train_one(dict(kind="gru", hidden_size=8, recipe=dataclasses.asdict(recipe), device="cpu", threads=1))
+    warm_up, (train_tokens, val_tokens) = calls  # a tiny warm-up run, then the measured one
+    assert len(warm_up[0]) == 200 and torch.equal(warm_up[0], data.train_tokens[:200])
     assert torch.equal(train_tokens, data.train_tokens) and torch.equal(val_tokens, data.val_tokens)
     assert positive(row["test_ppl"]) and positive(row["val_ppl"])
 

@@ -21,7 +21,7 @@ def test_each_stage_draws(stage):
     assert any("R_t = " in t for t in texts) and any("Z_t = " in t for t in texts)
     assert any(r"\tilde{H}_t = " in t for t in texts) == (stage != "gates")
     # the chapter's convention, reset after the matmul (nn.GRU): R_t scales the projected state
-    assert any(r"R_t \odot (H_{t-1} W_{hh} + b_{hh})" in t for t in texts) == (stage != "gates")
+    assert any(r"R_t \odot (H_{t-1} W_{hn} + b_{hn})" in t for t in texts) == (stage != "gates")
     assert any("H_t = Z_t" in t for t in texts) == (stage == "state")
 
 
@@ -58,3 +58,56 @@ def test_command_line(tmp_path):
     )
     assert "gru_state.svg" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["gru_candidate.svg", "gru_gates.svg", "gru_state.svg"]
+
+
+def _texts(stage):
+    return [t.get_text() for t in diagrams.gru_cell(stage).axes[0].texts]
+
+
+def test_each_box_names_the_weights_it_applies():
+    gates = " ".join(_texts("gates"))
+    for part in "rz":
+        assert f"W_{{x{part}}}, W_{{h{part}}}" in gates and f"b_{{x{part}}}, b_{{h{part}}}" in gates
+    candidate = " ".join(_texts("candidate"))
+    assert "$W_{hn}$" in candidate and "b_{hn}" in candidate and "W_{xn}, b_{xn}" in candidate
+    assert "W_{hh}" not in candidate and "W_{xh}" not in candidate  # the plain RNN's names are not reused
+
+
+def test_legend_entries_appear_with_their_symbol():
+    legend = {stage: [t for t in _texts(stage) if ":" in t and "=" not in t] for stage in diagrams.STAGES}
+    assert any("sigma" in t for t in legend["gates"]) and not any("odot" in t for t in legend["gates"])
+    assert any("odot" in t for t in legend["candidate"]) and not any("1−" in t for t in legend["candidate"])
+    assert any("1−" in t for t in legend["state"])
+
+
+@pytest.mark.parametrize("stage", diagrams.STAGES)
+def test_text_contrast_is_at_least_4_5(stage):
+    fig = diagrams.gru_cell(stage)
+    ax = fig.axes[0]
+    fills = [p.get_facecolor()[:3] for p in ax.patches if p.get_facecolor()[3] > 0]
+    for text in ax.texts:
+        if not text.get_text():  # an arrow (an annotation without text)
+            continue
+        color = text.get_color()
+        # a text is drawn on white or inside a box; it must be readable on the palest background it may sit on
+        worst = min(diagrams.contrast(color, bg) for bg in [(1.0, 1.0, 1.0), *fills] if _near(text, bg, ax))
+        assert worst >= 4.5, f"{text.get_text()!r}: contrast {worst:.2f}"
+
+
+def _near(text, background, ax):
+    """White always counts; a box's fill only for the text inside that box."""
+    if background == (1.0, 1.0, 1.0):
+        return True
+    x, y = text.get_position()
+    for patch in ax.patches:
+        if patch.get_facecolor()[:3] == background and patch.get_path().transformed(
+            patch.get_patch_transform()
+        ).contains_point((x, y)):
+            return True
+    return False
+
+
+def test_contrast_and_ink():
+    assert diagrams.contrast("black", "white") == pytest.approx(21.0)
+    assert diagrams.contrast(diagrams.COLORS["candidate"], "white") < 4.5  # the raw green is too pale for text
+    assert diagrams.contrast(diagrams.ink(diagrams.COLORS["candidate"]), "white") >= 4.5

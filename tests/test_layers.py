@@ -59,6 +59,6 @@ def test_no_function_local_imports() -> None:
 
 
 def test_the_train_function_does_not_shadow_the_training_module() -> None:
-    assert callable(d2lutil.train) and d2lutil.train.__module__ == "d2lutil.plot"
-    assert d2lutil.training.__name__ == "d2lutil.training"
-    assert d2lutil.training.train is not d2lutil.train  # the loop; d2lutil.train adds the live plot
+    assert callable(d2lutil.train) and d2lutil.train.__module__ == "d2lutil.training"
+    assert d2lutil.training.__name__ == "d2lutil.training"  # the module, not shadowed by the function
+    assert d2lutil.training.train is d2lutil.train  # one train; the live plot is a callback

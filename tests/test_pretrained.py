@@ -105,10 +105,10 @@ def test_the_gru_beats_the_bound_and_the_plain_rnn():
 
 def test_the_lstm_has_about_the_grus_parameters():
     """Issue 17 compares GRU and LSTM at a comparable budget: the recipes' models within 5% of each other."""
-    from d2lutil.pretrain import RECIPES
+    from d2lutil.pretrain import RUNS
 
     count = {
-        name: sum(p.numel() for p in d2lutil.build_lm(vocab_size=28, **RECIPES[name]["model"]).parameters())
+        name: sum(p.numel() for p in d2lutil.build_lm(vocab_size=28, **RUNS[name].model).parameters())
         for name in ("gru_lm", "lstm_lm")
     }
     assert count["lstm_lm"] == pytest.approx(count["gru_lm"], rel=0.05), count
@@ -149,3 +149,13 @@ def test_a_corrupted_checkpoint_is_refused_even_without_shipped_ones(tmp_path, t
     _flip_a_byte(next(tmp_path.glob("tiny.*.safetensors")))
     with pytest.raises(CheckpointError, match="does not match its digest"):
         load_checkpoint(tmp_path / "tiny")
+
+
+@pytest.mark.parametrize("name", ["gru_lm", "lstm_lm", "rnn_lm"])
+def test_a_manifest_rebuilds_the_recipe_that_trained_it(name):
+    """The manifest stores asdict(recipe): Recipe(**manifest["recipe"]) is the run's recipe, field for field."""
+    from d2lutil.pretrain import RUNS
+
+    if not (PRETRAINED_DIR / f"{name}.json").is_file():
+        pytest.skip(f"{name} is not shipped")
+    assert d2lutil.Recipe(**_manifest(name)["recipe"]) == RUNS[name].recipe

@@ -76,15 +76,15 @@ TINY = [
     "model.hidden_size=16",
     "model.embed_size=8",
     "model.embed_dropout=0.1",
-    "train.num_epochs=2",
-    "train.batch_size=8",
-    "train.num_steps=16",
+    "recipe.num_epochs=2",
+    "recipe.batch_size=8",
+    "recipe.num_steps=16",
 ]
 
 
 @pytest.fixture
-def tiny_recipe() -> dict[str, Any]:
-    return pretrain.with_overrides(pretrain.RECIPES["gru_lm"], TINY)
+def tiny_recipe() -> pretrain.Run:
+    return pretrain.with_overrides(pretrain.RUNS["gru_lm"], TINY)
 
 
 def test_an_ablation_run_never_reads_the_test_part(time_machine, tiny_recipe, tmp_path, monkeypatch):

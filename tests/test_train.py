@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import d2lutil
-from d2lutil import plot, training
+from d2lutil import training
 from d2lutil.data import WindowLoader
 from d2lutil.generation import predict
 from d2lutil.models import build_lm
@@ -25,7 +25,6 @@ from d2lutil.training import (
     make_optimizer,
     optimize,
     train,
-    train_recipe,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -46,6 +45,10 @@ def _quiet(**kwargs):
     return dict(progress=False, **kwargs)
 
 
+def _recipe(batch_size: int = 8, num_steps: int = 16, lr: float = 1e-2, optimizer: str = "adam", **kwargs) -> Recipe:
+    return Recipe(batch_size=batch_size, num_steps=num_steps, lr=lr, optimizer=optimizer, **kwargs)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "kind,optimizer,lr,sequential", [("gru", "adam", 1e-2, False), ("gru_scratch", "sgd", 2.0, True)]
 )
@@ -54,7 +57,7 @@ def test_perplexity_falls(small, kind, optimizer, lr, sequential):
     model = _model(len(vocab), kind)
     loader = WindowLoader(tokens, 16, 32, sequential=sequential)
     start = evaluate_perplexity(model, val)
-    h = train(model, loader, val, num_epochs=4, lr=lr, optimizer=optimizer, **_quiet())
+    h = train(model, tokens, val, _recipe(16, 32, lr, optimizer, num_epochs=4, sequential=sequential), **_quiet())
     assert h.epochs == [1.0, 2.0, 3.0, 4.0]
     assert len(h.train_ppl) == len(h.val_ppl) == len(h.tokens_per_s) == 4
     assert h.val_ppl[-1] < 0.75 * start and h.val_ppl[-1] < h.val_ppl[0]
@@ -72,7 +75,7 @@ def test_training_is_seeded(small):
     runs = []
     for _ in range(2):
         model = _model(len(vocab), hidden=16)
-        runs.append(train(model, WindowLoader(tokens[:2000], 8, 16, seed=5), val, 2, 1e-2, "adam", **_quiet()).val_ppl)
+        runs.append(train(model, tokens[:2000], val, _recipe(num_epochs=2, seed=5), **_quiet()).val_ppl)
     assert runs[0] == runs[1]
 
 
@@ -80,9 +83,10 @@ def test_max_seconds_stops_early(small):
     vocab, tokens, val = small
     model = _model(len(vocab), hidden=8)
     loader = WindowLoader(tokens, 8, 16)
-    h = train(model, loader, val, num_epochs=50, lr=1e-2, optimizer="adam", max_seconds=1e-9, **_quiet())
-    assert len(h.epochs) == 1 and h.epochs[0] == pytest.approx(1 / len(loader))
-    assert h.tokens == 8 * 16 and len(h.val_ppl) == 1
+    for budget in ({"num_epochs": 50}, {"num_epochs": None}):  # an epoch count and a time budget, or time alone
+        h = train(model, tokens, val, _recipe(max_seconds=1e-9, **budget), **_quiet())
+        assert len(h.epochs) == 1 and h.epochs[0] == pytest.approx(1 / len(loader))
+        assert h.tokens == 8 * 16 and len(h.val_ppl) == 1
 
 
 def test_restore_best_reloads_the_best_epoch(small, monkeypatch):
@@ -98,8 +102,7 @@ def test_restore_best_reloads_the_best_epoch(small, monkeypatch):
     monkeypatch.setattr(training, "evaluate_perplexity", fake_perplexity)
     for restore in (True, False):
         model = _model(len(vocab), hidden=8)
-        loader = WindowLoader(tokens[:1000], 8, 16)
-        h = train(model, loader, val, num_epochs=3, lr=1e-2, optimizer="adam", restore_best=restore, **_quiet())
+        h = train(model, tokens[:1000], val, _recipe(num_epochs=3, restore_best=restore), **_quiet())
         assert h.val_ppl == [9.0, 5.0, 7.0] and h.best_val_ppl == 5.0
         want = snapshots[-2] if restore else snapshots[-1]
         other = snapshots[-1] if restore else snapshots[-2]
@@ -113,8 +116,7 @@ def test_gradient_clipping_bounds_the_step(small):
     vocab, tokens, val = small
     model = _model(len(vocab), hidden=16)
     before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
-    loader = WindowLoader(tokens, 8, 16)
-    train(model, loader, val, num_epochs=1, lr=1.0, optimizer="sgd", clip=0.01, max_seconds=1e-9, **_quiet())
+    train(model, tokens, val, _recipe(lr=1.0, optimizer="sgd", clip=0.01, max_seconds=1e-9), **_quiet())
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert 0 < float((after - before).norm()) <= 0.01 + 1e-6
 
@@ -202,16 +204,28 @@ def test_predict_bad_input(small, prefix, kwargs, message):
         predict(prefix, args.pop("num_preds"), model, vocab, **args)
 
 
-def test_bad_training_arguments(small):
+def test_a_recipe_refuses_impossible_settings_when_it_is_written():
+    with pytest.raises(ValueError, match="optimizer"):
+        _recipe(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="lr"):
+        _recipe(lr=0.0)
+    with pytest.raises(ValueError, match="num_epochs"):
+        _recipe(num_epochs=0)
+    with pytest.raises(ValueError, match="num_epochs.*max_seconds"):
+        _recipe(num_epochs=None)  # no end at all
+    with pytest.raises(ValueError, match="cosine.*num_epochs"):
+        _recipe(num_epochs=None, max_seconds=10.0, schedule="cosine")  # a schedule needs its length
+    with pytest.raises(ValueError, match="train_chars"):
+        _recipe(num_steps=16, train_chars=16)  # not one window plus its target
+
+
+def test_train_takes_a_recipe_and_nothing_else(small, time_machine):
     vocab, tokens, val = small
     model = _model(len(vocab), hidden=8)
-    loader = WindowLoader(tokens, 8, 16)
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'.*'sgd', 'adam' or 'adamw'"):
-        train(model, loader, val, 1, 1e-2, optimizer="rmsprop", **_quiet())  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="lr must be positive"):
-        train(model, loader, val, 1, 0.0, **_quiet())
-    with pytest.raises(ValueError, match="num_epochs must be an integer at least 1"):
-        train(model, loader, val, 0, 1e-2, **_quiet())
+    with pytest.raises(TypeError, match="recipe must be a d2lutil.Recipe"):
+        train(model, tokens, val, {"batch_size": 8, "num_steps": 16, "lr": 0.01})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="train_tokens.*TimeMachine"):
+        train(model, time_machine, val, _recipe())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -259,22 +273,15 @@ def test_callbacks_hear_every_epoch_and_the_end(small):
     vocab, tokens, val = small
     recorder = _Recorder()
     model = _model(len(vocab), hidden=8)
-    h = train(model, WindowLoader(tokens[:2000], 8, 16), val, 3, 1e-2, "adam", callbacks=[recorder], **_quiet())
+    h = train(model, tokens[:2000], val, _recipe(num_epochs=3), callbacks=[recorder], **_quiet())
     assert recorder.epochs_seen == [[1.0], [1.0, 2.0], [1.0, 2.0, 3.0]]
     assert recorder.final is h
 
 
-def test_the_package_train_plots_only_in_a_notebook(small, monkeypatch):
-    """``d2lutil.train`` is the loop plus a LivePlot subscribed in a notebook; outside one, none is made."""
-    vocab, tokens, val = small
-    assert d2lutil.train is plot.train
-    made: list[str] = []
-    monkeypatch.setattr(plot, "LivePlot", lambda title: made.append(title) or _Recorder())
-    for notebook in (False, True):
-        monkeypatch.setattr(plot, "in_notebook", lambda notebook=notebook: notebook)
-        model = _model(len(vocab), hidden=8)
-        d2lutil.train(model, WindowLoader(tokens[:1000], 8, 16), val, 1, 1e-2, optimizer="adam", progress=False)
-    assert made == ["RNNLM training"]
+def test_the_package_train_is_the_loop_and_the_live_plot_a_callback():
+    """``d2lutil.train`` is the one training loop (its signature shows in help()); LivePlot is a Callback."""
+    assert d2lutil.train is training.train and d2lutil.Recipe is Recipe
+    assert issubclass(d2lutil.LivePlot, Callback)
 
 
 def test_optimize_takes_one_step_per_batch():
@@ -286,36 +293,17 @@ def test_optimize_takes_one_step_per_batch():
     assert steps[-1].loss < steps[0].loss or steps[0].loss < 1e-6
 
 
-def test_train_recipe_trains_as_the_recipe_says(small):
+def test_train_follows_every_field_of_the_recipe(small):
     vocab, tokens, val = small
-    recipe = Recipe(batch_size=8, num_steps=16, lr=1e-2, optimizer="adam", num_epochs=2)
     model = _model(len(vocab), hidden=8)
-    h = train_recipe(model, tokens, val, recipe, train_chars=2000)
+    h = train(model, tokens, val, _recipe(num_epochs=2, train_chars=2000), **_quiet())
     assert h.epochs == [1.0, 2.0]
-    assert h.tokens == 2 * len(WindowLoader(tokens[:2000], 8, 16)) * 8 * 16
+    assert h.tokens == 2 * len(WindowLoader(tokens[:2000], 8, 16)) * 8 * 16  # only train_chars characters
     assert h.val_ppl[-1] == evaluate_perplexity(model, val)  # measured on the validation tokens given
-    stopped = train_recipe(_model(len(vocab), hidden=8), tokens, val, Recipe(8, 16, 1e-2, "adam", 9, max_seconds=0))
+    stopped = train(_model(len(vocab), hidden=8), tokens, val, _recipe(num_epochs=9, max_seconds=0), **_quiet())
     assert stopped.tokens == 8 * 16 and len(stopped.epochs) == 1
-
-
-def test_train_recipe_passes_every_field_of_the_recipe_on(small, monkeypatch):
-    vocab, tokens, val = small
-    seen = {}
-
-    def spy(model, train_iter, val_tokens, **kwargs):
-        seen.update(kwargs, train_iter=train_iter, val_tokens=val_tokens)
-        return History()
-
-    monkeypatch.setattr(training, "train", spy)
-    recipe = Recipe(8, 16, 3e-3, "adamw", 0.5, 0.01, 3, 60.0, schedule="cosine", ema_decay=0.9, sequential=True)
-    train_recipe(_model(len(vocab), hidden=8), tokens, val, recipe, seed=4, restore_best=True)
-    loader = seen["train_iter"]
-    assert isinstance(loader, WindowLoader) and loader.sequential and loader.generator.initial_seed() == 4
-    assert (loader.batch_size, loader.num_steps) == (8, 16) and loader.tokens is tokens
-    assert seen["val_tokens"] is val
-    expected = {"num_epochs": 3, "lr": 3e-3, "optimizer": "adamw", "clip": 0.5, "weight_decay": 0.01}
-    expected |= {"max_seconds": 60.0, "schedule": "cosine", "ema_decay": 0.9, "restore_best": True}
-    assert {k: seen[k] for k in expected} == expected
+    seeded = [train(_model(len(vocab), hidden=8), tokens[:2000], val, _recipe(seed=s), **_quiet()) for s in (1, 1, 2)]
+    assert seeded[0].val_ppl == seeded[1].val_ppl != seeded[2].val_ppl  # the seed orders the windows
 
 
 # ---------------------------------------------------------------- the recipe's levers (issue 17)
@@ -344,9 +332,7 @@ def test_cosine_schedule_falls_to_zero_along_a_half_cosine(small, monkeypatch, s
     vocab, tokens, val = small
     seen = _LearningRates(monkeypatch)
     model = _model(len(vocab), hidden=8)
-    train(
-        model, WindowLoader(tokens[:2000], 8, 16), val, 4, 1e-2, "adam", callbacks=[seen], schedule=schedule, **_quiet()
-    )
+    train(model, tokens[:2000], val, _recipe(num_epochs=4, schedule=schedule), callbacks=[seen], **_quiet())
     if schedule == "constant":
         assert seen.lrs == [1e-2] * 4
     else:  # after epoch e of 4 the rate is lr * (1 + cos(pi * e / 4)) / 2: 0.854, 0.5, 0.146 and 0 times lr
@@ -390,7 +376,7 @@ def test_ema_scores_validation_on_the_average_and_the_model_ends_holding_it(smal
     monkeypatch.setattr(training, "evaluate_perplexity", recording_evaluate)
     model = _model(len(vocab), hidden=8)
     loader = WindowLoader(tokens[:1000], 8, 16)
-    h = train(model, loader, val, num_epochs=2, lr=1e-2, optimizer="adam", ema_decay=0.8, **_quiet())
+    h = train(model, tokens[:1000], val, _recipe(num_epochs=2, ema_decay=0.8), **_quiet())
     per_epoch = len(loader)
     assert len(steps) == 2 * per_epoch and len(judged) == 2
     for epoch in (1, 2):  # validation judged the average of the steps so far, not the last step's weights
@@ -409,7 +395,7 @@ def test_ema_with_restore_best_keeps_the_best_epochs_average(small, monkeypatch)
     monkeypatch.setattr(training, "evaluate_perplexity", lambda *args, **kwargs: next(scripted))
     model = _model(len(vocab), hidden=8)
     loader = WindowLoader(tokens[:1000], 8, 16)
-    train(model, loader, val, 3, 1e-2, "adam", ema_decay=0.5, restore_best=True, **_quiet())
+    train(model, tokens[:1000], val, _recipe(num_epochs=3, ema_decay=0.5, restore_best=True), **_quiet())
     want = _ema(steps[: 2 * len(loader)], 0.5)  # the average at the end of epoch 2, the best one
     assert all(torch.allclose(model.state_dict()[k], want[k], atol=1e-6) for k in want)
 
@@ -432,8 +418,7 @@ class _StateSeen(nn.Module):
 def test_a_sequential_recipe_carries_the_state_across_windows(small, sequential, kind):
     vocab, tokens, val = small
     model = _StateSeen(_model(len(vocab), kind, hidden=8))
-    recipe = Recipe(8, 16, 1e-2, "adam", num_epochs=2, sequential=sequential)
-    h = train_recipe(model, tokens[:2000], val, recipe)
+    h = train(model, tokens[:2000], val, _recipe(num_epochs=2, sequential=sequential), **_quiet())
     per_epoch = len(WindowLoader(tokens[:2000], 8, 16))
     assert len(model.given) == 2 * per_epoch and h.epochs == [1.0, 2.0]
     if sequential:  # each epoch starts from a zero state, then every window continues the previous one
@@ -447,5 +432,5 @@ def test_lstm_language_model_learns(small):
     model = _model(len(vocab), "lstm", hidden=32)
     assert isinstance(model.rnn, nn.LSTM)
     start = evaluate_perplexity(model, val)
-    h = train(model, WindowLoader(tokens, 16, 32), val, 3, 1e-2, "adam", **_quiet())
+    h = train(model, tokens, val, _recipe(16, 32, num_epochs=3), **_quiet())
     assert h.val_ppl[-1] < 0.75 * start and h.val_ppl[-1] < h.val_ppl[0] and h.val_ppl[-1] < 20

@@ -56,6 +56,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,14 +64,19 @@ import torch
 
 from d2lutil.bench.compiled import COMPILE_MODES, compile_unavailable
 from d2lutil.bench.measure import (
+    COMMON_HIDDEN,
     COMMON_KINDS,
     COMMON_RECIPE,
     COMPILED,
+    D2L_HIDDEN,
     D2L_RECIPE,
+    D2L_STYLE,
+    D2L_WINDOWS,
     MICRO_KINDS,
     NN_GRU,
     SHORT,
     add_ratios,
+    epochs_for_windows,
     gate_timings,
     load_average,
     micro_benchmark,
@@ -78,6 +84,7 @@ from d2lutil.bench.measure import (
     train_one,
 )
 from d2lutil.bench.report import markdown_table
+from d2lutil.data import load_time_machine
 from d2lutil.settings import device_name, try_gpu
 
 FULL = {
@@ -145,27 +152,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "note": args.note or "",
     }
     common = {"device": str(device), "threads": args.threads}
+    common_recipe = replace(COMMON_RECIPE, max_seconds=float(budget["seconds"]))
+    train_chars = len(load_time_machine().train_tokens)
     say = print if not args.silent else (lambda *a, **k: None)
 
     with inductor_cache() as cache:
         meta["inductor_cache"] = cache
-        d2l_spec = dict(D2L_RECIPE, **common, windows=max(1, round(D2L_RECIPE["windows"] * budget["d2l_fraction"])))
-        windows = f"{d2l_spec['windows']:,} windows of 32"
-        say(f"[bench] the d2l recipe: GRUD2LStyle h=32, {windows} on {device} ...", flush=True)
+        windows = max(1, round(D2L_WINDOWS * budget["d2l_fraction"]))
+        d2l_recipe = replace(D2L_RECIPE, num_epochs=epochs_for_windows(D2L_RECIPE, windows, train_chars))
+        d2l_spec = dict(kind=D2L_STYLE, hidden_size=D2L_HIDDEN, recipe=asdict(d2l_recipe), **common)
+        say(f"[bench] the d2l recipe: GRUD2LStyle h=32, {windows:,} windows of 32 on {device} ...", flush=True)
         d2l_row = run_worker(d2l_spec, args.in_process)
-        d2l_row["recipe"] = (
-            f"d2l 1.0: h=32, one-hot, batch 1024 x 32 steps, SGD lr 4, clip 1, {d2l_spec['windows']:,} windows"
-            + (
-                " (d2l's 50 epochs x 10,000)"
-                if budget["d2l_fraction"] == 1.0
-                else f" ({budget['d2l_fraction']:g} of d2l's 500,000)"
-            )
+        d2l_row["recipe"] = f"d2l 1.0: h=32, one-hot, batch 1024 x 32 steps, SGD lr 4, clip 1, {windows:,} windows" + (
+            " (d2l's 50 epochs x 10,000)"
+            if budget["d2l_fraction"] == 1.0
+            else f" ({budget['d2l_fraction']:g} of d2l's 500,000)"
         )
         rows = []
         for kind in kinds:
             what = " (compiling first)" if kind == COMPILED else ""
             say(f"[bench] {SHORT[kind]}: common recipe for {budget['seconds']:g} s of training{what} ...", flush=True)
-            spec = dict(COMMON_RECIPE, kind=kind, seconds=budget["seconds"], compile=compile_settings, **common)
+            spec = dict(kind=kind, hidden_size=COMMON_HIDDEN, recipe=asdict(common_recipe), compile=compile_settings)
+            spec.update(common)
             rows.append(run_worker(spec, args.in_process))
         add_ratios(rows, "tokens_per_s", "ratio_vs_d2l_style")
         add_ratios(rows, "tokens_per_s", "ratio_vs_nn_gru", ref=NN_GRU)
@@ -173,8 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         micro = micro_benchmark(
             device,
             int(budget["micro_hidden"]),
-            COMMON_RECIPE["batch_size"],
-            COMMON_RECIPE["num_steps"],
+            COMMON_RECIPE.batch_size,
+            COMMON_RECIPE.num_steps,
             int(budget["micro_repeats"]),
             tuple(k for k in MICRO_KINDS if k in kinds),
             compile_settings,
@@ -201,14 +209,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "meta": meta,
         "d2l_recipe": {
-            "recipe": dict(D2L_RECIPE, windows=d2l_spec["windows"]),
+            "recipe": dict(asdict(d2l_recipe), hidden_size=D2L_HIDDEN, windows=windows),
             "data": "d2lutil's loader: non-overlapping random windows from the book's training part, its first 85% "
             "(d2l 1.0 reuses 10,000 overlapping windows from the book's first ~10,000 characters)",
             "row": d2l_row,
         },
         "training": {
-            "recipe": dict(COMMON_RECIPE, seconds=budget["seconds"], input="one-hot"),
-            "hidden_size_note": f"every layer has hidden size {COMMON_RECIPE['hidden_size']}; parameter counts differ",
+            "recipe": dict(asdict(common_recipe), hidden_size=COMMON_HIDDEN, input="one-hot"),
+            "hidden_size_note": f"every layer has hidden size {COMMON_HIDDEN}; parameter counts differ",
             "rows": rows,
         },
         "micro": micro,

@@ -26,9 +26,9 @@ from d2lutil.checkpoints import load_checkpoint
 from d2lutil.data import WindowLoader, load_time_machine
 from d2lutil.gates import trace_gates
 from d2lutil.models import RNNLM, build_lm
-from d2lutil.pretrain import RECIPES
+from d2lutil.pretrain import RUNS
 from d2lutil.settings import set_seed
-from d2lutil.training import LanguageModelLoss, Recipe, evaluate_perplexity, optimize, train, train_recipe
+from d2lutil.training import LanguageModelLoss, Recipe, evaluate_perplexity, optimize, train
 
 D2L_STYLE = "gru_d2l_style"
 COMPILED = "gru_scratch_compiled"
@@ -50,29 +50,24 @@ SHORT = {
     "rnn": "nn.RNN",
 }
 
+SEED = 0
 # d2l 1.0.3's GRU section: hidden 32, batch 1024, 32 steps, SGD lr 4, clip 1, 50 epochs of 10,000 windows.
-D2L_RECIPE: dict[str, Any] = {
-    "kind": D2L_STYLE,
-    "hidden_size": 32,
-    "batch_size": 1024,
-    "num_steps": 32,
-    "optimizer": "sgd",
-    "lr": 4.0,
-    "clip": 1.0,
-    "windows": 50 * 10_000,
-}
-COMMON_RECIPE: dict[str, Any] = {
-    "hidden_size": 256,
-    "batch_size": 64,
-    "num_steps": 64,
-    "optimizer": "adam",
-    "lr": 5e-3,
-    "clip": 1.0,
-}
-# every layer of the common recipe has the same hidden size (COMMON_RECIPE["hidden_size"]), not the same parameters
+D2L_HIDDEN, D2L_WINDOWS = 32, 50 * 10_000
+D2L_RECIPE = Recipe(batch_size=1024, num_steps=32, lr=4.0, optimizer="sgd", clip=1.0, seed=SEED)
+# The common recipe: every layer gets COMMON_HIDDEN units (so their parameter counts differ) and the same
+# training time (the CLI sets max_seconds: 60 s in full mode, 12 s in quick mode).
+COMMON_HIDDEN = 256
+COMMON_RECIPE = Recipe(
+    batch_size=64, num_steps=64, lr=5e-3, optimizer="adam", clip=1.0, num_epochs=None, max_seconds=60.0, seed=SEED
+)
 COMMON_KINDS = ("gru_d2l_style", "gru_scratch", COMPILED, "gru", "lstm", "rnn")
 MICRO_KINDS = ("gru_d2l_style", "gru_scratch", COMPILED, "gru")
-SEED = 0
+
+
+def epochs_for_windows(recipe: Recipe, windows: int, train_chars: int) -> int:
+    """The whole epochs of d2lutil's loader (``train_chars`` characters) that hold at least ``windows`` windows."""
+    per_epoch = len(WindowLoader(torch.zeros(train_chars, dtype=torch.long), recipe.batch_size, recipe.num_steps))
+    return max(1, math.ceil(windows / (per_epoch * recipe.batch_size)))
 
 
 def sync(device: torch.device) -> None:
@@ -108,31 +103,16 @@ def build_model(kind: str, vocab_size: int, hidden_size: int, compile_settings: 
 def train_one(spec: dict[str, Any]) -> dict[str, Any]:
     """Train one model as ``spec`` says and measure it; runs inside a worker subprocess.
 
-    spec: ``kind``, ``hidden_size``, ``batch_size``, ``num_steps``, ``optimizer``, ``lr``,
-    ``clip``, ``device``, ``compile`` (for ``COMPILED``: see :func:`build_model`), and either ``windows`` (a budget
-    of training windows) or ``seconds`` (a budget of training time). Returns the row of figures:
+    spec: ``kind``, ``hidden_size``, ``recipe`` (``asdict`` of a :class:`Recipe`), ``device``, ``threads``
+    and ``compile`` (for ``COMPILED``: see :func:`build_model`). Returns the row of figures:
     ``val_ppl`` and ``test_ppl`` are the final weights' perplexities on the validation and test parts.
     """
     if spec.get("threads"):
         torch.set_num_threads(int(spec["threads"]))
     device = torch.device(spec["device"])
     data = load_time_machine()
-    kind = spec["kind"]
+    kind, recipe = spec["kind"], Recipe(**spec["recipe"])
     model = build_model(kind, len(data.vocab), spec["hidden_size"], spec.get("compile")).to(device)
-    windows_per_epoch = len(WindowLoader(data.train_tokens, spec["batch_size"], spec["num_steps"])) * spec["batch_size"]
-    if spec.get("windows"):
-        num_epochs, max_seconds = max(1, math.ceil(spec["windows"] / windows_per_epoch)), None
-    else:
-        num_epochs, max_seconds = 1_000_000, float(spec["seconds"])
-    recipe = Recipe(
-        spec["batch_size"],
-        spec["num_steps"],
-        spec["lr"],
-        spec["optimizer"],
-        spec["clip"],
-        num_epochs=num_epochs,
-        max_seconds=max_seconds,
-    )
     _warm_up("gru_scratch" if kind == COMPILED else kind, len(data.vocab), data.train_tokens, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -140,10 +120,10 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
     rss_before = peak_rss_mb()
     compiled: dict[str, Any] = {}
     if kind == COMPILED:  # compile before the clock starts; its memory counts (it is the process's peak)
-        X, Y = next(iter(WindowLoader(data.train_tokens, spec["batch_size"], spec["num_steps"], seed=SEED + 1)))
+        X, Y = next(iter(WindowLoader(data.train_tokens, recipe.batch_size, recipe.num_steps, seed=SEED + 1)))
         compiled = compile_and_check(model, X.to(device), Y.to(device))
     start = time.perf_counter()
-    history = train_recipe(model, data.train_tokens, data.val_tokens, recipe, seed=SEED, device=device)
+    history = train(model, data.train_tokens, data.val_tokens, recipe, device=device, progress=False)
     sync(device)
     wall = time.perf_counter() - start
     if device.type == "cuda":
@@ -159,7 +139,7 @@ def train_one(spec: dict[str, Any]) -> dict[str, Any]:
         "hidden_size": spec["hidden_size"],
         "parameters": sum(p.numel() for p in model.parameters()),
         "tokens": history.tokens,
-        "windows": history.tokens // spec["num_steps"],
+        "windows": history.tokens // recipe.num_steps,
         "epochs": round(history.epochs[-1], 3),
         "train_s": round(history.train_seconds, 2),
         "wall_s": round(wall, 2),
@@ -180,16 +160,7 @@ def _warm_up(kind: str, vocab_size: int, tokens: torch.Tensor, device: torch.dev
     """One tiny training run of the same kind of layer, so that the libraries' one-off start-up
     (lazy imports, thread pools, BLAS buffers) is not counted as the measured model's memory."""
     tiny = build_lm(kind, vocab_size, 8).to(device)
-    train(
-        tiny,
-        WindowLoader(tokens[:200], 2, 4),
-        tokens[:64],
-        num_epochs=1,
-        lr=1e-3,
-        optimizer="adam",
-        max_seconds=0.0,
-        progress=False,
-    )
+    train(tiny, tokens[:200], tokens[:64], Recipe(2, 4, lr=1e-3, optimizer="adam", max_seconds=0.0), progress=False)
 
 
 def run_worker(spec: dict[str, Any], in_process: bool = False) -> dict[str, Any]:
@@ -294,11 +265,11 @@ def gate_timings(device: torch.device, trace_chars: int, moves: int, repeats: in
         source = f"shipped checkpoint gru_lm ({manifest['model']})"
     except (FileNotFoundError, ValueError) as err:
         set_seed(SEED)
-        model = build_lm(vocab_size=len(data.vocab), **RECIPES["gru_lm"]["model"]).to(device).eval()
+        model = build_lm(vocab_size=len(data.vocab), **RUNS["gru_lm"].model).to(device).eval()
         vocab = data.vocab
         source = (
             f"NO shipped checkpoint gru_lm ({type(err).__name__}: {str(err)[:120]}); "
-            f"a freshly built model of the same shape ({RECIPES['gru_lm']['model']}) was timed instead"
+            f"a freshly built model of the same shape ({RUNS['gru_lm'].model}) was timed instead"
         )
     text = "".join(vocab.to_tokens(data.val_tokens[:trace_chars].tolist()))
     tokens = torch.tensor([vocab[list(text)]], device=device)  # (1, trace_chars)

@@ -16,7 +16,7 @@ from d2lutil.generation import predict
 from d2lutil.models import RNNLM, build_lm
 from d2lutil.settings import set_seed
 from d2lutil.tasks import SequenceModel, train_on_task
-from d2lutil.training import Optimizer, Recipe, train_recipe
+from d2lutil.training import Optimizer, Recipe, train
 
 LM_KINDS = ("rnn_scratch", "rnn", "gru_scratch", "gru")
 
@@ -60,12 +60,19 @@ def lm_trial(
         model = RNNLM(kind, vocab_size)
         name = type(kind).__name__
     device = device or torch.device("cpu")
-    recipe = Recipe(batch_size, num_steps, lr, optimizer, clip, num_epochs=num_epochs)
+    recipe = Recipe(
+        batch_size=batch_size,
+        num_steps=num_steps,
+        lr=lr,
+        optimizer=optimizer,
+        clip=clip,
+        num_epochs=num_epochs,
+        seed=seed,
+        train_chars=train_chars,
+    )
     check_int("num_preds", num_preds, minimum=0)
     predict(prefix, 0, model.to(device), data.vocab, device=device)  # refuses a bad prefix before training
-    history = train_recipe(
-        model.to(device), data.train_tokens, data.val_tokens, recipe, seed=seed, train_chars=train_chars, device=device
-    )
+    history = train(model.to(device), data.train_tokens, data.val_tokens, recipe, device=device, progress=False)
     return {
         "kind": name,
         "hidden_size": hidden_size,
