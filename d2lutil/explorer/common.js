@@ -15,35 +15,9 @@ const MEANING = {
   z: "blue = 0 (the new state takes the candidate), red = 1 (the unit keeps its old state)",
   r: "blue = 0 (the candidate ignores the old state), red = 1 (the candidate uses it fully)",
 };
+// Every canvas's size in CSS px, [width, height]: the heatmap, the scatter, the intervention strip.
+const SIZE = { heat: [540, 312], scatter: [330, 312], strip: [860, 84] };
 const SYMBOL = (c) => (c === " " ? "\u00b7" : c);
-const CSS = `
-.gx { font: 13px/1.45 system-ui, sans-serif; color: #222; max-width: 920px; contain: content; }
-.gx-row { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0; }
-.gx label { display: inline-flex; gap: 6px; align-items: center; }
-.gx button.gx-on { background: #444; color: #fff; }
-.gx button { border: 1px solid #888; background: #f4f4f4; padding: 2px 10px; border-radius: 3px; cursor: pointer; }
-.gx textarea { width: 98%; height: 44px; font: 12px monospace; }
-.gx-msg { color: #b00; font-weight: bold; }
-.gx-dim { color: #555; }
-.gx select.gx-ranked { width: 300px; }
-.gx select.gx-passage { width: 300px; }
-.gx output { display: inline-block; width: 5em; height: 1.45em; contain: strict; }
-.gx-text { max-height: 190px; overflow-y: auto; border: 1px solid #ccc; padding: 6px; contain: content; }
-.gx-page { position: relative; }
-.gx-paint { position: absolute; left: 0; top: 0; pointer-events: none; }
-.gx-chars { position: relative; font: 14px/1.7 monospace; white-space: break-spaces; overflow-wrap: anywhere;
-  color: transparent; cursor: default; }
-.gx-chars::selection { background: rgba(0, 90, 220, 0.35); color: transparent; }
-/* fixed heights: what a move rewrites in them is laid out there, and nothing below jumps */
-.gx-status { height: 4.4em; overflow-y: auto; contain: strict; }
-.gx-hover { font: 13px/1.45 monospace; height: 5.9em; margin: 4px 0; overflow-y: auto; contain: strict; }
-.gx-hover span { padding: 1px 0; }
-.gx-figs { display: flex; flex-wrap: wrap; gap: 8px; }
-.gx-figs canvas { border: 1px solid #eee; }
-.gx-interventions { border-top: 1px solid #ccc; margin: 6px 0; padding-top: 4px; }
-.gx-interventions input[type=number] { width: 5em; }
-.gx-effect { min-height: 2.9em; }
-`;
 
 function make(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);

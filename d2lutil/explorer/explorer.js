@@ -132,11 +132,11 @@ class Explorer {
     this.passage = new Passage((t) => this.setHover(t));
     this.hoverInfo = make("div", { className: "gx-hover gx-dim" });
     this.interventions = new Interventions(this);
-    this.heat = canvas(540, 312);
+    this.heat = canvas(...SIZE.heat);
     this.heat.className = "gx-heat";
     this.heat.addEventListener("mousemove", (e) => heatmapHover(this, e, false));
     this.heat.addEventListener("click", (e) => heatmapHover(this, e, true));
-    this.scatter = canvas(330, 312);
+    this.scatter = canvas(...SIZE.scatter);
     this.scatter.className = "gx-scatter";
     const row = (...nodes) => make("div", { className: "gx-row" }, ...nodes);
     const label = (text, ...nodes) => make("label", {}, text, ...nodes);
@@ -144,7 +144,7 @@ class Explorer {
     // Keys pressed in the explorer are for its controls: JupyterLab's notebook shortcuts (on the
     // document) would otherwise take the arrow keys from the sliders, and letters from the text box.
     box.addEventListener("keydown", (e) => e.stopPropagation());
-    this.root.replaceChildren(make("style", { textContent: CSS }), box);
+    this.root.replaceChildren(box); // styled by explorer.css (anywidget's _css, or the page's <style>)
     box.append(
       row(label("passage", c.passage), ...c.gates, label("layer", c.layer)),
       row(c.text),

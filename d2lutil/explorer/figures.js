@@ -19,22 +19,22 @@ function paintHeatmap(view) {
   const g = heatGeometry(view);
   const labels = `${g.block}/${view.window}`;
   if (view.heatLabelsKey !== labels) {
-    view.heatLabels = view.heatLabels || canvas(540, 312);
+    view.heatLabels = view.heatLabels || canvas(...SIZE.heat);
     paintHeatLabels(view, view.heatLabels.getContext("2d"), g);
     view.heatLabelsKey = labels;
   }
   const cells = `${view.layer}/${view.gate}/${labels}`;
   if (view.heatKey !== cells) {
-    view.heatBody = view.heatBody || canvas(540, 312);
+    view.heatBody = view.heatBody || canvas(...SIZE.heat);
     const ctx = view.heatBody.getContext("2d");
-    ctx.clearRect(0, 0, 540, 312);
-    ctx.drawImage(view.heatLabels, 0, 0, 540, 312);
+    ctx.clearRect(0, 0, ...SIZE.heat);
+    ctx.drawImage(view.heatLabels, 0, 0, ...SIZE.heat);
     paintHeatCells(view, ctx, g);
     view.heatKey = cells;
   }
   const ctx = view.heat.getContext("2d");
-  ctx.clearRect(0, 0, 540, 312);
-  ctx.drawImage(view.heatBody, 0, 0, 540, 312);
+  ctx.clearRect(0, 0, ...SIZE.heat);
+  ctx.drawImage(view.heatBody, 0, 0, ...SIZE.heat);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = 1.5;
   ctx.strokeRect(g.x - 1, g.y + ((view.unit - g.block) * g.h) / g.rows, g.w + 2, g.h / g.rows);
@@ -73,7 +73,7 @@ function paintHeatLabels(view, ctx, { x, y, w, h, rows, block }) {
   const m = view.meta;
   const [first, last] = view.window;
   const cols = last - first + 1;
-  ctx.clearRect(0, 0, 540, 312);
+  ctx.clearRect(0, 0, ...SIZE.heat);
   ctx.imageSmoothingEnabled = false;
   ctx.fillStyle = "#222";
   ctx.font = "10px system-ui, sans-serif";
@@ -140,7 +140,7 @@ function paintScatter(view) {
   const at = (right, left) => [x + right * w, y + (1 - left) * h];
   const sat = m.saturation[view.layer]; // (gate, [below 0.1, above 0.9], unit)
   if (!view.pointCache.has(view.layer)) {
-    const layer = canvas(330, 312);
+    const layer = canvas(...SIZE.scatter);
     const ctx = layer.getContext("2d");
     ctx.strokeStyle = "#bbb";
     ctx.strokeRect(x, y, w, h);
@@ -189,8 +189,8 @@ function paintScatter(view) {
     view.pointCache.set(view.layer, layer);
   }
   const ctx = view.scatter.getContext("2d");
-  ctx.clearRect(0, 0, 330, 312);
-  ctx.drawImage(view.pointCache.get(view.layer), 0, 0, 330, 312);
+  ctx.clearRect(0, 0, ...SIZE.scatter);
+  ctx.drawImage(view.pointCache.get(view.layer), 0, 0, ...SIZE.scatter);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = 1.5;
   for (let g = 0; g < 2; g++) {

@@ -4,7 +4,7 @@
 // before -> after, a strip of the change in each character's log-probability of the true next
 // character, and (at the hovered character) the next-character distribution before and after.
 
-const STRIP = { w: 860, h: 84, top: 16, bottom: 16 }; // the strip's canvas, CSS px
+const STRIP = { w: SIZE.strip[0], h: SIZE.strip[1], top: 16, bottom: 16 }; // margins for the labels, CSS px
 const FRAME_MS = 12; // work per frame before painting what is done
 const KIND_LABELS = {
   update: "clamp the update gate Z to",

@@ -23,6 +23,7 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>body {{ font: 15px/1.5 system-ui, sans-serif; margin: 20px auto; max-width: 940px; padding: 0 12px; }}</style>
+<style>{css}</style>
 </head>
 <body>
 <h1>{title}</h1>
@@ -59,11 +60,12 @@ def write_page(
     title: str,
     intro: str = INTRO,
     model: dict[str, Any] | None = None,
+    css: str = "",
 ) -> Path:
     """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "conn":
     bytes, and "gates": bytes unless the page computes them}; state: the view's unit, gate, layer
     and feature to open with; model: {"spec": dict, "weights": bytes} for the page's own forward
-    pass (gru.js), or None."""
+    pass (gru.js), or None; css: the explorer's styles."""
     for label, trace in traces.items():
         _check_payload(label, trace)
     module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
@@ -86,6 +88,7 @@ def write_page(
         title=html.escape(title),
         intro=html.escape(intro),
         module=module,
+        css=css.replace("</", "<\\/"),
         data=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,10 @@ The front end (the ``.js`` files of :data:`FRONT_END`) draws everything from tho
 that needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
 view state (``unit``, ``gate``, ``layer``, ``window``, ``feature``) is synced both ways, so
 ``explorer.unit = 7`` in a cell moves the view too. A new passage (the dropdown, the text box,
-or :meth:`GateExplorer.show_text`) is traced by the kernel.
+or :meth:`GateExplorer.show_text`) is traced by the kernel. The widget also carries the model's
+float16 weights (``weights``, ``page_model``), with which the front end re-runs the passage under
+interventions itself; the ones it applies come back in ``interventions``, and the kernel traces
+the same change (``intervened``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from d2lutil.models import RNNLM
 # The front end, one file per concern (common.js lists them), joined in this order into one ES module.
 FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "gru.js", "interventions.js", "explorer.js")
 ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in FRONT_END)
+CSS = Path(__file__).with_name("explorer.css").read_text(encoding="utf-8")
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
 # coolwarm: gate 0 blue, 0.5 pale grey, 1 red, so saturated gates stand out
@@ -82,6 +86,7 @@ class GateExplorer(anywidget.AnyWidget):
     """
 
     _esm = ESM
+    _css = CSS
     passages = t.List(t.Unicode()).tag(sync=True)  # the labels of the preset passages
     passage = t.Unicode().tag(sync=True)  # the label shown, or YOUR_TEXT
     meta = t.Dict().tag(sync=True)  # text, sizes, predictions, saturation, palette, ...
@@ -311,7 +316,7 @@ class GateExplorer(anywidget.AnyWidget):
         traces = {label: self._payload(self.traced(label), self._texts[label][1]) for label in self.passages}
         state = {"layer": self.layer, "gate": self.gate, "unit": self.unit, "feature": self.feature}
         model = {"spec": self.page_model, "weights": self.weights} if self.weights else None
-        return write_page(Path(path), self._esm, traces, state, title, model=model)
+        return write_page(Path(path), self._esm, traces, state, title, model=model, css=self._css)
 
     def _payload(self, trace: PassageTrace, note: str) -> dict[str, Any]:
         """A passage for the page: its meta and connectivity, and its gates unless the page
