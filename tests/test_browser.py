@@ -498,6 +498,18 @@ _EXPLORER_NOTEBOOK = {
             "outputs": [],
             "source": ["print('kernel sees', explorer.unit, explorer.gate, explorer.layer, explorer.window)"],
         },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": [
+                "import math\n",
+                "run, ids = explorer.intervened, vocab[list(explorer.trace.text)]\n",
+                "mean = sum(run.log_probs[t, ids[t + 1]] for t in range(len(ids) - 1)) / (len(ids) - 1)\n",
+                "print('kernel perplexity', None if run is None else f'{math.exp(-mean):.3f}')",
+            ],
+        },
     ],
     "metadata": {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
@@ -510,7 +522,8 @@ _EXPLORER_NOTEBOOK = {
 
 def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium, final_summary) -> None:
     """The explorer on the shipped gru_lm in JupyterLab: every control redraws within a frame,
-    a new passage and typed text go through the kernel, and bad text is refused in the widget."""
+    an intervention applied in the page is traced by the kernel with the same perplexity, a new
+    passage and typed text go through the kernel, and bad text is refused in the widget."""
     shots = SCREENSHOTS / "gate_explorer"
     shutil.rmtree(shots, ignore_errors=True)
     (lab_copy.root / "explorer_check.ipynb").write_text(json.dumps(_EXPLORER_NOTEBOOK))
@@ -551,6 +564,27 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium, final_summary) -> 
             arg=expected,
             timeout=60_000,
         )
+        # An intervention applied in the page reaches the kernel, which traces the same change.
+        root.locator(".gx-kind").select_option("reset")
+        root.locator(".gx-value").fill("1")
+        root.locator(".gx-scope").select_option("all")
+        root.locator(".gx-apply").click()
+        page.wait_for_function("() => document.querySelector('.gx-effect').textContent.includes('\u2192')")
+        in_page = float(re.findall(r"\u2192 (\d+\.\d+)", root.locator(".gx-effect").inner_text())[0])
+        page.wait_for_timeout(1000)
+        cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(2)
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function(
+            "() => /kernel perplexity \\d/.test(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[2]"
+            ".querySelector('.jp-OutputArea-output')?.innerText || '')",
+            timeout=60_000,
+        )
+        shown = cell.locator(".jp-OutputArea-output").inner_text()
+        kernel = float(shown.split()[-1])
+        assert abs(kernel / in_page - 1) < 2e-3, f"page {in_page}, kernel {kernel}: float16 rounding is far smaller"
+        _shot(page, shots / "intervened.png", report)
+        root.locator(".gx-reset").click()
         # A new passage from the dropdown: traced by the kernel.
         before = root.evaluate(_DRAWN_JS)["passage"]
         root.locator(".gx-passage").select_option(index=1)

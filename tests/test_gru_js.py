@@ -135,3 +135,37 @@ def test_gru_lm_in_the_page_agrees_with_pytorch_on_the_shipped_passages_and_rand
     print(f"page vs PyTorch float32 model (float16 rounding): {worst_rounding}")
     assert max(worst_same.values()) < 1e-4
     assert worst_rounding["p"] < 1e-2
+
+
+def test_the_page_reads_text_as_the_kernel_does_and_refuses_unknown_characters_by_name(time_machine):
+    """gru.js's readable() against d2lutil's check_passage: the same text read, the same refusals."""
+    from d2lutil.data import Vocab
+    from d2lutil.explorer.trace import check_passage
+
+    vocab = time_machine.vocab
+    no_q = Vocab(idx_to_token=[t if t != "q" else "1" for t in vocab.idx_to_token])
+    script = f"""
+    import {{ readable }} from {json.dumps(GRU_JS.as_uri())};
+    const out = [];
+    for (const [text, vocab, max] of {
+        json.dumps(
+            [
+                ["Hello, World! It's 1895.", vocab.idx_to_token, 1000],
+                ["the queen", no_q.idx_to_token, 1000],
+                ["  1895 !! ", vocab.idx_to_token, 1000],
+                ["word " * 30, vocab.idx_to_token, 50],
+            ]
+        )
+    }) {{
+      try {{ out.push(readable(text, vocab, max)); }} catch (err) {{ out.push(err.message); }}
+    }}
+    console.log(JSON.stringify(out));
+    """
+    result = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    read, unknown, empty, cut = json.loads(result.stdout)
+    assert read == list(check_passage("Hello, World! It's 1895.", vocab, 1000))
+    assert unknown == "the passage holds characters the model's vocabulary lacks: 'q'"
+    with pytest.raises(ValueError, match="lacks: 'q'"):
+        check_passage("the queen", no_q, 1000)
+    assert "fewer than two letters" in empty
+    assert cut == list(check_passage("word " * 30, vocab, 50))
