@@ -350,3 +350,11 @@ def test_interventions_set_in_the_page_are_traced_in_the_kernel(explorer, model,
         explorer.interventions = [{"kind": "silence", "layer": 0, "unit": 24}]
     explorer.interventions = []
     assert explorer.intervened is None
+
+
+def test_the_shipped_page_stays_within_8_mb():
+    """Issue 26: the saved page (module, weights and traced passages inline) at most 8 MB."""
+    path = Path(d2lutil.__file__).parents[1] / "book" / "_static" / "gate_explorer.html"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: python -m d2lutil.explorer --save {path}")
+    assert path.stat().st_size <= 8_000_000, f"{path} is {path.stat().st_size / 1e6:.2f} MB"
