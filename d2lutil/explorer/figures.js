@@ -148,14 +148,20 @@ function paintScatter(view) {
     ctx.moveTo(...at(0, 1));
     ctx.lineTo(...at(1, 0));
     ctx.stroke();
-    const colours = { z: "rgba(214,39,40,0.5)", r: "rgba(31,119,180,0.5)" };
+    // the chapter's gate colours (diagrams.COLORS, sent in meta), and a shape each, so that colour
+    // is not the only thing that tells them apart: update gates squares, reset gates crosses
+    const colours = Object.fromEntries(["z", "r"].map((g) => [g, `rgba(${rgbOf(m.colors[g]).join(",")},0.6)`]));
+    const mark = (g, px, py) => {
+      if (g === "z") ctx.fillRect(px - 2, py - 2, 4, 4);
+      else {
+        ctx.fillRect(px - 3, py - 0.75, 6, 1.5);
+        ctx.fillRect(px - 0.75, py - 3, 1.5, 6);
+      }
+    };
     for (const g of ["z", "r"]) {
       ctx.fillStyle = colours[g];
       const [low, high] = sat[m.gates.indexOf(g)];
-      for (let u = 0; u < m.units; u++) {
-        const [px, py] = at(high[u], low[u]);
-        ctx.fillRect(px - 2, py - 2, 4, 4);
-      }
+      for (let u = 0; u < m.units; u++) mark(g, ...at(high[u], low[u]));
     }
     ctx.fillStyle = "#222";
     ctx.font = "11px system-ui, sans-serif";
@@ -178,10 +184,10 @@ function paintScatter(view) {
     ctx.fillText("fraction left-saturated (< 0.1)", 0, 0);
     ctx.restore();
     ctx.textAlign = "left";
-    ctx.fillStyle = colours.z;
-    ctx.fillRect(x + w - 92, y + 8, 8, 8);
-    ctx.fillStyle = colours.r;
-    ctx.fillRect(x + w - 92, y + 22, 8, 8);
+    ctx.fillStyle = m.colors.z;
+    mark("z", x + w - 88, y + 12);
+    ctx.fillStyle = m.colors.r;
+    mark("r", x + w - 88, y + 26);
     ctx.fillStyle = "#222";
     ctx.fillText("update gate Z", x + w - 80, y + 16);
     ctx.fillText("reset gate R", x + w - 80, y + 30);

@@ -12,8 +12,10 @@ const KIND_LABELS = {
   silence: "silence (state held at 0)",
   cut: "cut the whole state after character",
 };
-const BETTER = "#0072b2"; // blue (update-gate blue of diagrams.COLORS): the change helps
-const WORSE = "#d55e00"; // vermillion: the change hurts
+// Not gate quantities, so none of the gate colours (diagrams.COLORS); the bars' direction carries
+// the meaning too (up: better), and each contrasts >= 5:1 with the white ground.
+const BETTER = "#222222";
+const WORSE = "#c2185b";
 
 class Interventions {
   /** view: the Explorer (its model, meta, unit, layer and hover). */

@@ -28,6 +28,7 @@ from matplotlib import colormaps
 
 from d2lutil._checks import check_int, show
 from d2lutil.data import Vocab
+from d2lutil.diagrams import COLORS, GATE_CMAP
 from d2lutil.explorer.page import write_page
 from d2lutil.explorer.trace import (
     GATE_ORDER,
@@ -49,10 +50,10 @@ ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for n
 CSS = Path(__file__).with_name("explorer.css").read_text(encoding="utf-8")
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
-# coolwarm: gate 0 blue, 0.5 pale grey, 1 red, so saturated gates stand out
+# the chapter's map for gate values (coolwarm: 0 blue, 0.5 pale grey, 1 red; saturated gates stand out)
 PALETTE = [
     "#{:02x}{:02x}{:02x}".format(*(round(255 * float(c)) for c in rgba[:3]))
-    for rgba in colormaps["coolwarm"](np.linspace(0.0, 1.0, 256))
+    for rgba in colormaps[GATE_CMAP](np.linspace(0.0, 1.0, 256))
 ]
 
 
@@ -240,6 +241,7 @@ class GateExplorer(anywidget.AnyWidget):
             "probability": [round(float(p), 3) for p in trace.probability],
             "saturation": np.round(trace.saturation, 4).tolist(),  # (L, 2, 2, h)
             "palette": PALETTE,
+            "colors": {"z": COLORS["update"], "r": COLORS["reset"]},
             "features": list(FEATURES),
             "conn_scale": [],
             "window": self.default_window,
