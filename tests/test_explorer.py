@@ -325,8 +325,10 @@ def test_the_passage_text_keeps_a_contrast_of_4_5_on_every_palette_colour():
     """The ink the front end chooses (common.js's lightBackground, run in Node) on each of the 256
     gate colours: at least 4.5:1 (WCAG AA for normal text). Black on the map's dark blue end was ~3:1."""
     common = Path(d2lutil.__file__).with_name("explorer") / "common.js"
-    script = common.read_text() + f"\nconsole.log(JSON.stringify({json.dumps(PALETTE)}.map(lightBackground)));"
-    dark = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
+    script = f"""import {{ lightBackground }} from {json.dumps(common.as_uri())};
+    console.log(JSON.stringify({json.dumps(PALETTE)}.map(lightBackground)));"""
+    run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    dark = json.loads(run.stdout)
     ratios = [wcag_contrast(c, "#000000" if d else "#ffffff") for c, d in zip(PALETTE, dark, strict=True)]
     worst = min(range(len(PALETTE)), key=lambda i: ratios[i])
     assert ratios[worst] >= 4.5, f"{PALETTE[worst]}: {ratios[worst]:.2f}:1"

@@ -8,6 +8,12 @@
 // written back to the model once the reader pauses, so that the kernel (when there is one) sees
 // it. A new passage is asked of the kernel.
 
+import { MEANING, NAMES, SIZE, SYMBOL, bytesOf, canvas, make, rgbOf } from "./common.js";
+import { heatmapHover, paintHeatmap, paintScatter } from "./figures.js";
+import { Interventions } from "./interventions.js";
+import { Passage } from "./passage.js";
+import { Ranking } from "./ranking.js";
+
 const SYNC_AFTER_MS = 250; // the view state goes to the model this long after the last move
 
 class Explorer {

@@ -1,6 +1,8 @@
 // The explorer's two figures on canvas, drawn from the view's state (an Explorer, explorer.js):
 // the heatmap of a block of units over the window, and the saturation scatter.
 
+import { NAMES, SIZE, SYMBOL, canvas, make, rgbOf } from "./common.js";
+
 function heatGeometry(view) {
   const m = view.meta;
   const rows = Math.min(m.units_shown, m.units);
@@ -15,7 +17,7 @@ function heatGeometry(view) {
  * over them the cells and the title once per gate and layer too. A move copies the result and
  * boxes the chosen unit's row.
  */
-function paintHeatmap(view) {
+export function paintHeatmap(view) {
   const g = heatGeometry(view);
   const labels = `${g.block}/${view.window}`;
   if (view.heatLabelsKey !== labels) {
@@ -119,7 +121,7 @@ function paletteBar(view) {
   return view.paletteBar;
 }
 
-function heatmapHover(view, event, click) {
+export function heatmapHover(view, event, click) {
   const { x, y, w, h, rows, block } = heatGeometry(view);
   const box = view.heat.getBoundingClientRect();
   const px = event.clientX - box.left - x;
@@ -134,7 +136,7 @@ function heatmapHover(view, event, click) {
 }
 
 /** The saturation scatter: each unit's two gates at (fraction above 0.9, fraction below 0.1) (Karpathy et al. 2015). */
-function paintScatter(view) {
+export function paintScatter(view) {
   const m = view.meta;
   const [x, y, w, h] = [52, 58, 260, 210];
   const at = (right, left) => [x + right * w, y + (1 - left) * h];

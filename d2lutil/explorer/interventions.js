@@ -4,6 +4,9 @@
 // before -> after, a strip of the change in each character's log-probability of the true next
 // character, and (at the hovered character) the next-character distribution before and after.
 
+import { SIZE, SYMBOL, bytesOf, canvas, make } from "./common.js";
+import { pageModelOf, perplexity } from "./gru.js";
+
 const STRIP = { w: SIZE.strip[0], h: SIZE.strip[1], top: 16, bottom: 16 }; // margins for the labels, CSS px
 const FRAME_MS = 12; // work per frame before painting what is done
 const KIND_LABELS = {
@@ -17,7 +20,7 @@ const KIND_LABELS = {
 const BETTER = "#222222";
 const WORSE = "#c2185b";
 
-class Interventions {
+export class Interventions {
   /** view: the Explorer (its model, meta, unit, layer and hover). */
   constructor(view) {
     this.view = view;

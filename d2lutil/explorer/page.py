@@ -1,8 +1,8 @@
 """A saved explorer: one HTML file, module and traces inline, that works with no kernel and no network.
 
-The page carries the widget's ES module (the front end's files joined) as text and every traced
-passage as JSON (gate and connectivity bytes base64-encoded); a short module script imports the
-module (with ``static.js`` joined to it) from a ``blob:`` URL and renders it over ``staticModel``,
+The page carries the widget's ES module (loader.js, which carries the front end's modules) as text,
+the model's weights and every traced passage as JSON (bytes base64-encoded); a short module script
+imports it from a ``blob:`` URL, loads ``static.js`` through it and renders over ``staticModel``,
 which stands in for the widget's model.
 """
 
@@ -13,8 +13,6 @@ import html
 import json
 from pathlib import Path
 from typing import Any
-
-STATIC_MODEL = Path(__file__).with_name("static.js")
 
 _PAGE = """<!doctype html>
 <html lang="en">
@@ -35,8 +33,9 @@ _PAGE = """<!doctype html>
 const text = (id) => document.getElementById(id).textContent;
 const url = URL.createObjectURL(new Blob([text("explorer-module")], {{ type: "text/javascript" }}));
 const module = await import(url);
+const {{ staticModel }} = await module.load("static.js");
 const el = document.getElementById("explorer");
-module.default.render({{ model: module.staticModel(JSON.parse(text("explorer-data"))), el }});
+await module.default.render({{ model: staticModel(JSON.parse(text("explorer-data"))), el }});
 </script>
 </body>
 </html>
@@ -68,7 +67,6 @@ def write_page(
     pass (gru.js), or None; css: the explorer's styles."""
     for label, trace in traces.items():
         _check_payload(label, trace)
-    module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
     if "</script" in module.lower():
         raise ValueError("the explorer module contains '</script', which would end the page's script early")
     data = {

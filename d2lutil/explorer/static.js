@@ -1,6 +1,8 @@
 // A saved page's stand-in for the widget's model (no kernel): joined after the front end's files
 // (common.js lists them) into the page's module by d2lutil/explorer/page.py.
 
+import { pageModelOf, pageTrace, readable } from "./gru.js";
+
 function decode(base64) {
   const raw = atob(base64);
   const out = new Uint8Array(raw.length);

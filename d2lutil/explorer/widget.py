@@ -3,7 +3,7 @@
 The kernel traces a passage once (:mod:`d2lutil.explorer.trace`) and sends it compactly: every
 gate value as one byte (``gates``, (L, 2, T, h) uint8), the connectivity as one byte per pair
 relative to its row's largest (``conn``, (T, k) uint8), and the small rest as JSON (``meta``).
-The front end (the ``.js`` files of :data:`FRONT_END`) draws everything from those traits and handles every move
+The front end (the ES modules of :data:`MODULES`) draws everything from those traits and handles every move
 that needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
 view state (``unit``, ``gate``, ``layer``, ``window``, ``feature``) is synced both ways, so
 ``explorer.unit = 7`` in a cell moves the view too. A new passage (the dropdown, the text box,
@@ -15,6 +15,7 @@ the same change (``intervened``).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
@@ -44,9 +45,29 @@ from d2lutil.explorer.weights import page_model
 from d2lutil.gates import Intervention, check_interventions
 from d2lutil.models import RNNLM
 
-# The front end, one file per concern (common.js lists them), joined in this order into one ES module.
-FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "gru.js", "interventions.js", "explorer.js")
-ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in FRONT_END)
+# The front end: one ES module per concern (loader.js lists them), carried by loader.js, which
+# anywidget loads and which imports them.
+MODULES = (
+    "common.js",
+    "gru.js",
+    "passage.js",
+    "figures.js",
+    "ranking.js",
+    "interventions.js",
+    "explorer.js",
+    "static.js",
+)
+ESM = (
+    Path(__file__)
+    .with_name("loader.js")
+    .read_text(encoding="utf-8")
+    .replace(
+        "__SOURCES__",
+        json.dumps({name: Path(__file__).with_name(name).read_text(encoding="utf-8") for name in MODULES}).replace(
+            "</", "<\\/"
+        ),
+    )
+)
 CSS = Path(__file__).with_name("explorer.css").read_text(encoding="utf-8")
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
