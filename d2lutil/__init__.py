@@ -1,7 +1,7 @@
 """d2lutil: the small helper package of the GRU chapter (data, models, training, plots, widgets).
 
-The names d2l readers know keep their d2l meaning: ``try_gpu``, ``predict`` here, ``Vocab`` and
-``load_data_time_machine`` in :mod:`d2lutil.data`. Everything lives in one module per concern,
+The names d2l readers know keep their d2l meaning: ``try_gpu``, ``predict`` and
+``load_time_machine`` here, ``Vocab`` in :mod:`d2lutil.data`. Everything lives in one module per concern,
 listed from the lowest layer up (a module imports only from those below it; tests/test_layers.py
 checks the contracts in pyproject.toml)::
 

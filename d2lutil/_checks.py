@@ -148,12 +148,18 @@ def check_tensor(name: str, value: Any, dims: tuple[int, ...], what: str) -> tor
 
 
 def check_device(device: object) -> torch.device | None:
-    """``device`` as a torch.device (None stays None: the model's own device)."""
-    if device is None or isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
+    """``device`` as a torch.device that exists on this machine (None stays None: the model's own device)."""
+    if device is None:
+        return None
+    if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a torch.device, a str such as 'cpu' or None, got {show(device)}")
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except RuntimeError:
         raise ValueError(f"device {device!r} is not a device name: use 'cpu', 'cuda' or 'cuda:0'") from None
+    missing = (dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count()) or (
+        dev.type == "mps" and not torch.backends.mps.is_available()
+    )
+    if missing:
+        raise ValueError(f"device {str(dev)!r} is not available here: use d2lutil.try_gpu() (the CPU when no GPU)")
+    return dev

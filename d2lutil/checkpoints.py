@@ -37,9 +37,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from d2lutil._checks import check_path, show
+from d2lutil._checks import check_device, check_model, check_path, show
 from d2lutil.data import UNK, Vocab
 from d2lutil.models import RNNLM, build_lm
+from d2lutil.settings import file_digest
 
 PRETRAINED_DIR = Path(__file__).parent / "pretrained"
 FORMAT = "d2lutil-checkpoint/2"
@@ -54,24 +55,12 @@ class CheckpointError(ValueError):
     does not match, or weights that do not fit the model the manifest describes."""
 
 
-def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def digest_of(manifest: dict[str, Any], weights: Path) -> str:
     """The checkpoint's digest: sha256 over the manifest without ``digest`` (canonical JSON), then the weights."""
     body = {k: v for k, v in manifest.items() if k != "digest"}
     digest = hashlib.sha256(f"{FORMAT}\n".encode())
     digest.update(json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode() + b"\n")
-    with open(weights, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(weights, digest).hexdigest()
 
 
 def _is_int(value: Any) -> bool:
@@ -82,16 +71,18 @@ def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
-def check_manifest(manifest: Any, where: str = "the manifest") -> None:
-    """Check a manifest against the schema; raises :class:`CheckpointError` naming the field."""
+def check_manifest(manifest: Any, where: str = "the manifest", damaged: bool = True) -> None:
+    """Check a manifest against the schema; raises :class:`CheckpointError` naming the field.
+
+    ``damaged=False``: the manifest is about to be saved, so the message does not call it damaged.
+    """
+    fix = " The checkpoint is damaged; re-create it (save_checkpoint)." if damaged else ""
 
     def need(ok: bool, what: str) -> None:
         if not ok:
-            raise CheckpointError(f"{where}: {what}. The checkpoint is damaged; re-create it (save_checkpoint).")
+            raise CheckpointError(f"{where}: {what}.{fix}")
 
     need(isinstance(manifest, dict), f"must be a JSON object, got {show(manifest)}")
-    if "format" not in manifest and "sha256" in manifest:
-        need(False, f"was written by an older d2lutil (no 'format'; this one reads {FORMAT!r})")
     missing = [k for k in (*RESERVED, "recipe") if k not in manifest]
     need(not missing, f"lacks the required field(s) {missing}")
     need(manifest["format"] == FORMAT, f"'format' must be {FORMAT!r}, got {show(manifest['format'])}")
@@ -225,16 +216,6 @@ def read_manifest(name_or_path: str | os.PathLike[str]) -> tuple[dict[str, Any],
     return manifest, manifest_path
 
 
-def _device(device: Any) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must name a torch device such as 'cpu' or 'cuda', got {show(device)}") from err
-    if dev.type == "cuda" and (not torch.cuda.is_available() or (dev.index or 0) >= torch.cuda.device_count()):
-        raise ValueError(f"device {dev} is not available here: use device=d2lutil.try_gpu() (the CPU when no GPU)")
-    return dev
-
-
 def load_checkpoint(
     name_or_path: str | os.PathLike[str], vocab: Vocab | None = None, device: Any = "cpu"
 ) -> tuple[RNNLM, Vocab, dict[str, Any]]:
@@ -247,7 +228,7 @@ def load_checkpoint(
     """
     if vocab is not None and not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a d2lutil.data.Vocab or None, got {show(vocab)}")
-    dev = _device(device)
+    dev = check_device(device) or torch.device("cpu")
     manifest, manifest_path = read_manifest(name_or_path)
     weights = manifest_path.with_name(manifest["weights_file"])
     if not weights.is_file():
@@ -262,21 +243,13 @@ def load_checkpoint(
     ckpt_vocab = Vocab(idx_to_token=manifest["vocab"])
     if vocab is not None and vocab != ckpt_vocab:
         raise ValueError(
-            f"the checkpoint was trained with a vocabulary of {len(ckpt_vocab)} tokens "
-            f"{ckpt_vocab.idx_to_token[:6]}..., "
-            f"not with the given one of {len(vocab)} tokens {vocab.idx_to_token[:6]}...: use the checkpoint's "
+            f"vocab ({len(vocab)} tokens {vocab.idx_to_token[:6]}...) is not the vocabulary the checkpoint was "
+            f"trained with ({len(ckpt_vocab)} tokens {ckpt_vocab.idx_to_token[:6]}...): use the checkpoint's "
             "vocabulary (the second value returned) to encode text for this model."
         )
     model = build_lm(**manifest["model"])
-    try:
-        model.load_state_dict(load_file(str(weights)))
-    except (SafetensorError, RuntimeError) as err:
-        raise CheckpointError(f"{weights} does not fit the model its manifest describes: {err}") from err
-    try:
-        model = model.to(dev)
-    except (RuntimeError, AssertionError) as err:
-        raise ValueError(f"cannot move the model to device {dev} ({err}): use device=d2lutil.try_gpu()") from err
-    return model.eval(), ckpt_vocab, manifest
+    model.load_state_dict(load_file(str(weights)))  # the digest and the header's shapes were checked above
+    return model.to(dev).eval(), ckpt_vocab, manifest
 
 
 def _plain(value: Any) -> Any:
@@ -323,8 +296,7 @@ def save_checkpoint(
     perplexity. Everything is checked before a byte is written, and the previous checkpoint of
     that name stays loadable until the new one is complete.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch nn.Module (an RNNLM), got {show(model)}")
+    check_model("model", model)
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a d2lutil.data.Vocab, got {show(vocab)}")
     target = check_path("path", path)
@@ -347,12 +319,19 @@ def save_checkpoint(
         **manifest,
     }
     info = json.loads(json.dumps(info, allow_nan=False, default=_plain))  # the digest covers what a load reads
-    check_manifest(dict(info, weights_file="x.safetensors", digest="0" * 64), "the manifest to save")
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     shapes = {k: tuple(v.shape) for k, v in tensors.items()}
-    _fit(_skeleton_shapes(info["model"], "model_args"), shapes, "the model given (check model_args)")
+    try:  # here the schema and the shapes check arguments: a mismatch is a ValueError, not a damaged checkpoint
+        check_manifest(dict(info, weights_file="x.safetensors", digest="0" * 64), "model_args or a field", False)
+        _fit(_skeleton_shapes(info["model"], "model_args"), shapes, "the model given (check model_args)")
+    except CheckpointError as err:
+        raise ValueError(str(err)) from None
+    return _write_checkpoint(target.parent, name, info, tensors)
 
-    folder = target.parent
+
+def _write_checkpoint(folder: Path, name: str, info: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Path:
+    """Write ``tensors`` and the manifest ``info`` (completed with the weights' name and the digest) as
+    ``folder/NAME``; the previous checkpoint of that name stays loadable until the switch."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as err:
@@ -365,7 +344,7 @@ def save_checkpoint(
     tmp_weights = tmp_manifest = placed = None
     try:
         tmp_weights = _write_temp(folder, name, lambda p: save_file(tensors, str(p)))
-        info["weights_file"] = f"{name}.{sha256_of(tmp_weights)[:12]}.safetensors"
+        info["weights_file"] = f"{name}.{file_digest(tmp_weights, hashlib.sha256()).hexdigest()[:12]}.safetensors"
         info["digest"] = digest_of(info, tmp_weights)
         text = json.dumps(info, indent=2, allow_nan=False) + "\n"
         tmp_manifest = _write_temp(folder, name, lambda p: p.write_text(text, encoding="utf-8"))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from d2lutil._checks import check_bool, check_int, check_path, check_real, check_tokens, show
+from d2lutil._checks import check_bool, check_int, check_real, check_tokens, show
 from d2lutil.corpus import FILENAME, SHA1, URL, download, locate_time_machine, sha1_of
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "WindowLoader",
     "download",
     "load_corpus_time_machine",
-    "load_data_time_machine",
     "load_time_machine",
     "locate_time_machine",
     "preprocess",
@@ -171,9 +170,9 @@ def split_corpus(
     a = b - round(n * val_fraction)
     if not 0 < a < b < n:
         raise ValueError(
-            f"val_fraction={val_fraction} and test_fraction={test_fraction} of {n} tokens leave an empty part "
-            f"(training {max(a, 0)}, validation {b - max(a, 0)}, test {n - b}): "
-            "give a longer corpus or other fractions"
+            f"corpus has {n} tokens, too few for val_fraction={val_fraction} and test_fraction={test_fraction}: "
+            f"a part would be empty (training {max(a, 0)}, validation {b - max(a, 0)}, test {n - b}). "
+            "Give a longer corpus or other fractions"
         )
     return corpus[:a], corpus[a:b], corpus[b:]
 
@@ -267,21 +266,6 @@ def load_corpus_time_machine(data_dir: str | Path | None = None) -> tuple[torch.
 def load_time_machine(
     data_dir: str | Path | None = None, val_fraction: float = 0.05, test_fraction: float = 0.1
 ) -> TimeMachine:
-    """The book split (see :func:`split_corpus`) into training, validation and test parts."""
-    check_real("val_fraction", val_fraction, 0.0, 1.0, inclusive=(False, False))
-    check_real("test_fraction", test_fraction, 0.0, 1.0, inclusive=(False, False))
+    """The book split into training, validation and test parts (:func:`split_corpus` checks the fractions)."""
     corpus, vocab = load_corpus_time_machine(data_dir)
     return TimeMachine(vocab, *split_corpus(corpus, val_fraction, test_fraction))
-
-
-def load_data_time_machine(
-    batch_size: int, num_steps: int, sequential: bool = False, data_dir: str | Path | None = None
-) -> tuple[WindowLoader, Vocab]:
-    """d2l's familiar pair: a minibatch iterator over the training part, and the vocabulary."""
-    check_int("batch_size", batch_size, minimum=1, fix="e.g. 32")
-    check_int("num_steps", num_steps, minimum=1, fix="e.g. 35")
-    check_bool("sequential", sequential)
-    if data_dir is not None:
-        check_path("data_dir", data_dir)
-    data = load_time_machine(data_dir)
-    return data.train_iter(batch_size, num_steps, sequential), data.vocab

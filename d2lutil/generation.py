@@ -10,6 +10,7 @@ from torch import nn
 
 from d2lutil._checks import check_device, check_int, check_model, check_real, show
 from d2lutil.data import Vocab
+from d2lutil.models import eval_mode
 
 
 def _check_prefix(prefix: str, vocab: Vocab) -> None:
@@ -72,21 +73,19 @@ def predict(
         )
     seed = None if seed is None else check_int("seed", seed, minimum=0)
     device = check_device(device) or next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     generator = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
     tokens = torch.tensor([vocab[list(prefix)]], device=device)  # (1, len(prefix))
-    logits, state = model(tokens, None)
-    _check_vocab_size(model, len(vocab), logits.shape[-1])
     outputs = []
-    for _ in range(num_preds):
-        last = logits[0, -1]
-        if temperature == 0:
-            nxt = int(last.argmax())
-        else:
-            probs = torch.softmax(last / temperature, dim=-1)
-            nxt = int(torch.multinomial(probs, 1, generator=generator))
-        outputs.append(nxt)
-        logits, state = model(torch.tensor([[nxt]], device=device), state)
-    model.train(was_training)
+    with eval_mode(model):
+        logits, state = model(tokens, None)
+        _check_vocab_size(model, len(vocab), logits.shape[-1])
+        for _ in range(num_preds):
+            last = logits[0, -1]
+            if temperature == 0:
+                nxt = int(last.argmax())
+            else:
+                probs = torch.softmax(last / temperature, dim=-1)
+                nxt = int(torch.multinomial(probs, 1, generator=generator))
+            outputs.append(nxt)
+            logits, state = model(torch.tensor([[nxt]], device=device), state)
     return prefix + "".join(vocab.to_tokens(outputs))

@@ -15,15 +15,16 @@ without shuffling. With reset gate R, update gate Z and candidate N (the chapter
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Literal, NamedTuple, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from d2lutil._checks import check_int, check_real, show
+from d2lutil._checks import check_choice, check_int, check_real, check_tensor, show
 
 Reset = Literal["after", "before"]
 RESETS: tuple[Reset, ...] = ("after", "before")
@@ -42,10 +43,9 @@ def gru_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor, reset: Reset = "af
     """One GRU step from precomputed input projections.
 
     gi: (B, 3h) = X_t W_x + b_x, stacked (r, z, n); h: (B, h); W_h: (h, 3h); b_h: (3h,).
+    ``reset`` is "after" or "before" (any other value reads as "before"; the layers check it once).
     Returns the reset gate, update gate, candidate state and new state, each (B, h).
     """
-    if reset not in RESETS:
-        raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {show(reset)}")
     hidden = h.shape[-1]
     # split (one view per part; backward joins the parts' gradients in one copy), not slicing
     # gh[:, :2h] and gh[:, 2h:]: each slice's backward writes a zero-filled (B, 3h) gradient.
@@ -79,6 +79,19 @@ def project_inputs(X: Tensor, W_x: Tensor, b_x: Tensor) -> tuple[Tensor, ...]:
 
 
 Record = TypeVar("Record")
+Model = TypeVar("Model", bound=nn.Module)
+
+
+@contextlib.contextmanager
+def eval_mode(model: Model) -> Iterator[Model]:
+    """``with eval_mode(model):`` runs the block with ``model`` in eval mode (no dropout) and gives
+    back its train/eval mode afterwards, also when the block raises or is interrupted."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def check_sizes(input_size: object, hidden_size: object) -> tuple[int, int]:
@@ -131,23 +144,26 @@ class RecurrentLayer(nn.Module):
         return outputs, outputs[-1:]
 
     def check_input(self, X: Tensor, H: Tensor | None) -> None:
-        """Raise a ValueError that names the fix when X or H has the wrong shape or dtype."""
-        dtype = next(self.parameters()).dtype
-        if not isinstance(X, Tensor):
-            raise TypeError(f"X must be a tensor (num_steps, batch_size, {self.input_size}), got {show(X)}")
-        if H is not None and not isinstance(H, Tensor):
-            raise TypeError(f"H must be a tensor (1, batch_size, {self.hidden_size}) or None, got {show(H)}")
-        if X.dim() != 3 or X.shape[-1] != self.input_size:
+        """Refuse X or H of the wrong type (TypeError), or of the wrong shape or dtype (ValueError)."""
+        T, B, d = check_tensor("X", X, (3,), f"(num_steps, batch_size, {self.input_size})").shape
+        if d != self.input_size:
             raise ValueError(
-                f"expected X of shape (num_steps, batch_size, {self.input_size}), got {tuple(X.shape)}; "
+                f"X must be a tensor (num_steps, batch_size, {self.input_size}), got shape {tuple(X.shape)}: "
                 "inputs are time-major, as in nn.GRU (transpose a (B, T, d) batch with X.transpose(0, 1))"
             )
-        if X.shape[0] == 0:
-            raise ValueError("X has no time steps (shape[0] == 0): give at least one step")
-        if X.dtype != dtype:
-            raise ValueError(f"X has dtype {X.dtype} but the layer's weights are {dtype}: convert one with .to()")
-        if H is not None and tuple(H.shape) != (1, X.shape[1], self.hidden_size):
-            raise ValueError(f"expected state of shape (1, {X.shape[1]}, {self.hidden_size}), got {tuple(H.shape)}")
+        if T == 0 or B == 0:
+            raise ValueError(f"X has shape {tuple(X.shape)}: give at least one time step and one sequence")
+        if H is not None:
+            check_tensor("H", H, (3,), f"(1, batch_size, {self.hidden_size}) or None")
+            if tuple(H.shape) != (1, B, self.hidden_size):
+                raise ValueError(f"H must be a tensor (1, {B}, {self.hidden_size}) for this X, got {tuple(H.shape)}")
+        dtype = next(self.parameters()).dtype
+        for name, value in (("X", X), ("H", H)):
+            if value is not None and value.dtype != dtype:
+                raise ValueError(
+                    f"{name} has dtype {value.dtype} but the layer's weights are {dtype}: convert it with "
+                    f"{name}.to({dtype})"
+                )
 
 
 class GRUScratch(RecurrentLayer):
@@ -162,10 +178,9 @@ class GRUScratch(RecurrentLayer):
 
     def __init__(self, input_size: int, hidden_size: int, reset: Reset = "after"):
         super().__init__()
-        if reset not in RESETS:
-            raise ValueError(f"reset must be 'after' (nn.GRU) or 'before' (the d2l text), got {show(reset)}")
         input_size, hidden_size = check_sizes(input_size, hidden_size)
-        self.input_size, self.hidden_size, self.reset = input_size, hidden_size, reset
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.reset = cast(Reset, check_choice("reset", reset, RESETS))
         bound = 1 / math.sqrt(hidden_size)
         self.W_x = uniform_parameter(input_size, 3 * hidden_size, bound=bound)  # columns: r, z, n
         self.W_h = uniform_parameter(hidden_size, 3 * hidden_size, bound=bound)
@@ -195,8 +210,8 @@ class GRUScratch(RecurrentLayer):
 
 
 class GRUD2LStyle(RecurrentLayer):
-    """The GRU as the d2l text codes it: nine weight matrices, three input and three hidden
-    matmuls every step, reset before the matmul. Kept as the readable baseline for timings.
+    """The GRU as the d2l text codes it: six weight matrices and three biases, three input and
+    three hidden matmuls every step, reset before the matmul. Kept as the readable baseline for timings.
 
     forward(X (T, B, d), H (1, B, h) or None) -> (outputs (T, B, h), H_T (1, B, h))
     """
@@ -273,14 +288,14 @@ def _check_pair(gru: nn.GRU, scratch: GRUScratch) -> None:
     if not isinstance(scratch, GRUScratch):
         raise TypeError(f"dst must be a GRUScratch, got {show(scratch)}")
     if gru.num_layers != 1 or gru.bidirectional or not gru.bias or gru.batch_first:
-        raise ValueError("only a one-layer, one-directional, time-major nn.GRU with biases maps onto GRUScratch")
+        raise ValueError(f"src must be a one-layer, one-directional, time-major nn.GRU with biases, got {gru}")
     if (gru.input_size, gru.hidden_size) != (scratch.input_size, scratch.hidden_size):
         raise ValueError(
-            f"sizes differ: nn.GRU({gru.input_size}, {gru.hidden_size}) vs "
+            f"dst must have src's sizes: nn.GRU({gru.input_size}, {gru.hidden_size}) vs "
             f"GRUScratch({scratch.input_size}, {scratch.hidden_size})"
         )
     if scratch.reset != "after":
-        raise ValueError("nn.GRU computes reset-after; build the GRUScratch with reset='after' to match it")
+        raise ValueError("dst must be built with reset='after': nn.GRU computes reset-after")
 
 
 def check_time_major(rnn: nn.Module) -> None:
@@ -288,13 +303,25 @@ def check_time_major(rnn: nn.Module) -> None:
     layer_size(rnn, "hidden_size")
     if getattr(rnn, "batch_first", False):
         raise ValueError(
-            f"the recurrent layer is batch_first, but RNNLM feeds it time-major inputs (T, B, d): it would "
-            f"recur across the batch. Build it with batch_first=False: {type(rnn).__name__}(..., batch_first=False)"
+            f"rnn is batch_first, but RNNLM feeds it time-major inputs (T, B, d): it would recur across the "
+            f"batch. Build it with batch_first=False: {type(rnn).__name__}(..., batch_first=False)"
         )
     if getattr(rnn, "bidirectional", False):
-        raise ValueError("a bidirectional layer reads the future it must predict: build it with bidirectional=False")
+        raise ValueError("rnn is bidirectional: it reads the future it must predict. Build it with bidirectional=False")
     if getattr(rnn, "proj_size", 0):
-        raise ValueError("RNNLM's head reads hidden_size features: build the layer with proj_size=0")
+        raise ValueError("rnn has a projection, but RNNLM's head reads hidden_size features: build it with proj_size=0")
+
+
+def check_lm_args(
+    vocab_size: object, embed_size: object, dropout: object, embed_dropout: object
+) -> tuple[int, int | None, float, float]:
+    """The arguments :class:`RNNLM` and :func:`build_lm` share, checked (the one place they are)."""
+    return (
+        check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least"),
+        None if embed_size is None else check_int("embed_size", embed_size, minimum=1),
+        check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False)),
+        check_real("embed_dropout", embed_dropout, 0.0, 1.0, inclusive=(True, False)),
+    )
 
 
 class RNNLM(nn.Module):
@@ -317,15 +344,12 @@ class RNNLM(nn.Module):
         embed_dropout: float = 0.0,
     ):
         super().__init__()
-        vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
-        embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
-        dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
-        embed_dropout = check_real("embed_dropout", embed_dropout, 0.0, 1.0, inclusive=(True, False))
+        vocab_size, embed_size, dropout, embed_dropout = check_lm_args(vocab_size, embed_size, dropout, embed_dropout)
         check_time_major(rnn)
         expected = vocab_size if embed_size is None else embed_size
         if layer_size(rnn, "input_size") != expected:
             raise ValueError(
-                f"the recurrent layer takes inputs of size {rnn.input_size}, but "
+                f"rnn takes inputs of size {rnn.input_size}, but "
                 + ("one-hot inputs have size vocab_size=" if embed_size is None else "embed_size=")
                 + f"{expected}: build it with input_size={expected}"
             )
@@ -345,7 +369,7 @@ class RNNLM(nn.Module):
             )
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= self.vocab_size):
             raise ValueError(
-                f"token indices must lie in [0, {self.vocab_size}); got {int(tokens.min())}..{int(tokens.max())}"
+                f"tokens must hold indices in [0, {self.vocab_size}), got {int(tokens.min())}..{int(tokens.max())}"
             )
         if self.embedding is None:
             return F.one_hot(tokens.T, self.vocab_size).to(self.head.weight.dtype)
@@ -367,30 +391,23 @@ def build_lm(
 ) -> RNNLM:
     """A language model by name: ``"gru"`` / ``"lstm"`` / ``"rnn"`` (``nn.GRU`` / ``nn.LSTM`` / ``nn.RNN``, any depth),
     ``"gru_scratch"``, ``"gru_d2l_style"``, ``"rnn_scratch"`` (one layer each)."""
-    if not isinstance(kind, str):
-        raise TypeError(f"kind must be a str such as 'gru', got {show(kind)}")
-    vocab_size = check_int("vocab_size", vocab_size, minimum=2, fix="len(vocab): <unk> and one token at least")
-    hidden_size = check_int("hidden_size", hidden_size, minimum=1)
-    num_layers = check_int("num_layers", num_layers, minimum=1)
-    embed_size = None if embed_size is None else check_int("embed_size", embed_size, minimum=1)
-    dropout = check_real("dropout", dropout, 0.0, 1.0, inclusive=(True, False))
-    d = vocab_size if embed_size is None else embed_size
-    inner_dropout = dropout if num_layers > 1 else 0.0
-    layers: dict[str, type[nn.Module]] = {
+    torch_layers: dict[str, Callable[..., nn.Module]] = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}
+    scratch_layers: dict[str, type[RecurrentLayer]] = {
         "gru_scratch": GRUScratch,
         "gru_d2l_style": GRUD2LStyle,
         "rnn_scratch": RNNScratch,
     }
-    if kind == "gru":
-        rnn: nn.Module = nn.GRU(d, hidden_size, num_layers, dropout=inner_dropout)
-    elif kind == "lstm":
-        rnn = nn.LSTM(d, hidden_size, num_layers, dropout=inner_dropout)
-    elif kind == "rnn":
-        rnn = nn.RNN(d, hidden_size, num_layers, dropout=inner_dropout)
-    elif kind in layers:
-        if num_layers != 1:
-            raise ValueError(f"{kind} has one layer; use kind='gru' or 'rnn' for num_layers={num_layers}")
-        rnn = layers[kind](d, hidden_size)
+    kind = check_choice("kind", kind, (*torch_layers, *scratch_layers))
+    # checked here as well as in RNNLM (the same function): the layer's input size depends on them
+    vocab_size, embed_size, dropout, embed_dropout = check_lm_args(vocab_size, embed_size, dropout, embed_dropout)
+    hidden_size = check_int("hidden_size", hidden_size, minimum=1)
+    num_layers = check_int("num_layers", num_layers, minimum=1)
+    d = vocab_size if embed_size is None else embed_size
+    rnn: nn.Module
+    if kind in torch_layers:
+        rnn = torch_layers[kind](d, hidden_size, num_layers, dropout=dropout if num_layers > 1 else 0.0)
+    elif num_layers == 1:
+        rnn = scratch_layers[kind](d, hidden_size)
     else:
-        raise ValueError(f"unknown kind {kind!r}: choose one of 'gru', 'lstm', 'rnn', {', '.join(map(repr, layers))}")
+        raise ValueError(f"num_layers must be 1 for {kind} (one layer); use kind='gru' or 'rnn' for {num_layers}")
     return RNNLM(rnn, vocab_size, embed_size, dropout, embed_dropout)

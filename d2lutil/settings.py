@@ -1,4 +1,4 @@
-"""The project's switches, read from the environment, and the device and seed every run starts from.
+"""The project's switches, read from the environment; the device and seed every run starts from; files.
 
 ``D2LUTIL_QUICK=1``
     Every notebook trains a small budget that runs on a 2-core CPU in CI. Unset, a notebook
@@ -14,7 +14,7 @@ import os
 import platform
 import random
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 import torch
 
@@ -106,3 +106,21 @@ def cache_dir() -> Path:
     """The per-user cache folder for downloads (``$XDG_CACHE_HOME/d2lutil`` or ``~/.cache/d2lutil``)."""
     root = os.environ.get("XDG_CACHE_HOME", "").strip()
     return (Path(root) if root else Path.home() / ".cache") / "d2lutil"
+
+
+class _Hash(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+Hash = TypeVar("Hash", bound=_Hash)
+
+
+def file_digest(path: Path, digest: Hash) -> Hash:
+    """``digest`` (a ``hashlib`` object) updated with the bytes of the file at ``path``, read in 1 MiB blocks.
+
+    The one hashing loop of the package: ``file_digest(path, hashlib.sha1()).hexdigest()``.
+    """
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest

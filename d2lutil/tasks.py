@@ -134,7 +134,7 @@ def train_on_task(
             losses.append(running / (log_every if step % log_every == 0 else step % log_every))
             running = 0.0
     seconds = time.perf_counter() - start
-    model.eval()
+    model.eval()  # the trained classifier is handed back ready to use
     with torch.no_grad():
         accuracy = float((model(test_X.to(device)).argmax(-1) == test_y.to(device)).float().mean())
     return TaskResult(logged_steps, losses, accuracy, seconds)

@@ -35,6 +35,7 @@ from d2lutil._checks import (
     show,
 )
 from d2lutil.data import TimeMachine, WindowLoader
+from d2lutil.models import eval_mode
 
 Optimizer = Literal["sgd", "adam", "adamw"]
 OPTIMIZERS: tuple[Optimizer, ...] = ("sgd", "adam", "adamw")
@@ -114,19 +115,17 @@ def evaluate_perplexity(model: nn.Module, tokens: Tensor, batch_size: int = 8, n
     batch_size = check_int("batch_size", batch_size, minimum=1)
     num_steps = check_int("num_steps", num_steps, minimum=1)
     _check_eval_tokens("tokens", tokens, batch_size)
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     n = (len(tokens) - 1) // batch_size * batch_size
     xs = tokens[:n].reshape(batch_size, -1).to(device)
     ys = tokens[1 : n + 1].reshape(batch_size, -1).to(device)
     state, total, count = None, 0.0, 0
-    for i in range(0, xs.shape[1], num_steps):
-        logits, state = model(xs[:, i : i + num_steps], state)
-        y = ys[:, i : i + num_steps]
-        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
-        count += y.numel()
-    model.train(was_training)
+    with eval_mode(model):
+        for i in range(0, xs.shape[1], num_steps):
+            logits, state = model(xs[:, i : i + num_steps], state)
+            y = ys[:, i : i + num_steps]
+            total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"))
+            count += y.numel()
     return perplexity(total / count)
 
 

@@ -37,7 +37,7 @@ def _check_controls(controls: object) -> None:
         raise TypeError(f"controls must be a dict name -> ipywidgets control, got {show(controls)}")
     for name, control in controls.items():
         if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"control names are passed to draw as keywords: {name!r} is not a Python name")
+            raise ValueError(f"controls has the name {name!r}, not a Python name: draw receives them as keywords")
         if not (isinstance(control, widgets.Widget) and hasattr(control, "value")):
             raise TypeError(f"controls[{name!r}] must be an ipywidgets control with a value, got {show(control)}")
 

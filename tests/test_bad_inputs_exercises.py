@@ -19,7 +19,17 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor, nn
-from worked_answers import BREAK, flip, gates_solution, label_of, make_break_batch, reset_only_step, sweep
+from worked_answers import (
+    BREAK,
+    count_parameters,
+    flip,
+    gates_solution,
+    gru_jacobian,
+    label_of,
+    make_break_batch,
+    reset_only_step,
+    sweep,
+)
 
 from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
@@ -38,27 +48,54 @@ Case = tuple[str, Callable[[], Any], type[Exception], str]
 # ---- right answers beside the bad ones (the worked answers themselves are in tests/worked_answers.py)
 
 
-def _results() -> dict[str, dict[str, Any]]:
-    rows = {}
-    for i, kind in enumerate(ex.LM_KINDS):
-        torch.manual_seed(i)
-        model = build_lm(kind, len(V), 4)
-        rows[kind] = {"model": model, "seconds": 1.0 + i, "val_ppl": evaluate_perplexity(model, BOOK.val_tokens)}
-        rows[kind]["sample"] = "time traveller abc"
-    return rows
+def _run(kind: str, hidden_size: int, seed: int) -> dict[str, Any]:
+    torch.manual_seed(seed)
+    model = build_lm(kind, len(V), hidden_size)
+    setup = {"batch_size": 4, "num_steps": 8, "lr": 1e-2, "clip": 1.0, "optimizer": "adam", "num_epochs": 1}
+    return {
+        **setup,
+        "train_chars": None,
+        "budget": "quick",
+        "kind": kind,
+        "model": model,
+        "seed": seed,
+        "val_ppl": evaluate_perplexity(model, BOOK.val_tokens),
+        "sample": "time traveller abc",
+    }
 
 
-RESULTS = _results()
-ANSWER1 = {"faster": "rnn", "lower_perplexity": "gru"}
+RNN_WIDTH = ex.matching_hidden_size("rnn", build_lm("gru", len(V), 4), len(V))
+RUNS1 = [_run(kind, h, s) for kind, h in (("rnn", RNN_WIDTH), ("gru", 4)) for s in (0, 1)]
+TIMING = {
+    "seconds": {"rnn": [1.0, 1.0, 1.0], "gru": [2.0, 2.0, 2.0]},
+    "layers": {"rnn": "RNN", "gru": "GRU"},
+    "setup": {"rounds": 3},
+}
+ANSWER1 = {
+    "faster": "rnn",
+    "lower_perplexity": ex.seed_verdict(
+        {k: [r["val_ppl"] for r in RUNS1 if r["kind"] == k] for k in ("rnn", "gru")}
+    ).winner,
+}
 
 
-def _with_row(kind: str, **change: Any) -> dict[str, dict[str, Any]]:
-    return {**RESULTS, kind: {**RESULTS[kind], **change}}
+def _ex1(**change: Any) -> bool | None:
+    args = {"timing": TIMING, "runs": RUNS1, "answer": ANSWER1, "data": BOOK, **change}
+    return ex.check_exercise_1(**args)
+
+
+def _with_run(i: int, **change: Any) -> list[dict[str, Any]]:
+    return [dict(r, **change) if j == i else r for j, r in enumerate(RUNS1)]
 
 
 SWEEP = sweep()
 ANSWER3 = {"best": "batch_size", "slowest": "batch_size"}
-ACC = {"gru": [0.99, 1.0], "update_only": [0.98, 1.0]}
+RUNS5 = [
+    {"layer": layer, "seed": seed, "accuracy": acc, "hidden_size": 32, "embed_size": 16, "num_steps": 150}
+    | {"lr": 1e-2, "batch_size": 128, "budget": "quick"}
+    for layer, accs in (("GRU", (0.99, 1.0)), ("UpdateOnlyGRU", (0.98, 1.0)))
+    for seed, acc in enumerate(accs)
+]
 
 
 def _ex5(**change: Any) -> bool | None:
@@ -87,38 +124,59 @@ def _accuracy_run(**change: Any) -> dict[str, Any]:
 W = [torch.zeros(3, 12), torch.zeros(4, 12), torch.zeros(12), torch.zeros(12)]
 
 BAD: list[Case] = [
-    # check_exercise_1(results, answer, data)
-    ("ex1 data='book'", lambda: ex.check_exercise_1(RESULTS, ANSWER1, "book"), TypeError, r"data must be the book"),
-    ("ex1 results=list", lambda: ex.check_exercise_1([1], ANSWER1, BOOK), TypeError, r"ex1_results must be a dict"),
-    ("ex1 results='x'", lambda: ex.check_exercise_1("x", ANSWER1, BOOK), TypeError, r"ex1_results must be a dict"),
-    ("ex1 row=list", lambda: ex.check_exercise_1({**RESULTS, "gru": [1]}, ANSWER1, BOOK), TypeError, r"'gru' must"),
-    ("ex1 model='m'", lambda: ex.check_exercise_1(_with_row("rnn", model="m"), ANSWER1, BOOK), TypeError, r"model"),
-    ("ex1 seconds='1'", lambda: ex.check_exercise_1(_with_row("rnn", seconds="1"), ANSWER1, BOOK), TypeError, r"sec"),
+    # check_exercise_1(timing, runs, answer, data) and its prediction
+    ("ex1 data='book'", lambda: _ex1(data="book"), TypeError, r"data must be the book"),
+    ("ex1 timing=list", lambda: _ex1(timing=[1.0]), TypeError, r"ex1_timing must be a dict"),
+    ("ex1 timing lacks", lambda: _ex1(timing={"seconds": {}}), ValueError, r"ex1_timing lacks the keys"),
+    ("ex1 timing seconds=3", lambda: _ex1(timing={**TIMING, "seconds": 3}), TypeError, r"time_training_steps"),
     (
-        "ex1 seconds=nan",
-        lambda: ex.check_exercise_1(_with_row("rnn", seconds=math.nan), ANSWER1, BOOK),
-        ValueError,
-        r"sec",
-    ),
-    (
-        "ex1 val_ppl=None",
-        lambda: ex.check_exercise_1(_with_row("gru", val_ppl=None), ANSWER1, BOOK),
+        "ex1 timing time='1'",
+        lambda: _ex1(timing={**TIMING, "seconds": {"rnn": ["1"] * 3, "gru": [2.0] * 3}}),
         TypeError,
-        r"val_ppl",
+        r"ex1_timing\['seconds'\]\['rnn'\]\[0\] must be a number",
     ),
-    ("ex1 answer='gru'", lambda: ex.check_exercise_1(RESULTS, "gru", BOOK), TypeError, r"ex1_answer must be a dict"),
-    ("ex1 answer lacks", lambda: ex.check_exercise_1(RESULTS, {"faster": "rnn"}, BOOK), ValueError, r"lacks the keys"),
+    (
+        "ex1 timing nan",
+        lambda: _ex1(timing={**TIMING, "seconds": {"rnn": [math.nan] * 3, "gru": [2.0] * 3}}),
+        ValueError,
+        r"finite",
+    ),
+    ("ex1 runs='x'", lambda: _ex1(runs="x"), TypeError, r"ex1_runs must be a list of lm_trial rows"),
+    ("ex1 runs={}", lambda: _ex1(runs={}), TypeError, r"ex1_runs must be a list"),
+    ("ex1 run=list", lambda: _ex1(runs=[[1], *RUNS1]), TypeError, r"ex1_runs\[0\] must be a dict"),
+    ("ex1 model='m'", lambda: _ex1(runs=_with_run(0, model="m")), TypeError, r"must hold its trained model"),
+    ("ex1 val_ppl=None", lambda: _ex1(runs=_with_run(0, val_ppl=None)), TypeError, r"val_ppl"),
+    ("ex1 answer='gru'", lambda: _ex1(answer="gru"), TypeError, r"ex1_answer must be a dict"),
+    ("ex1 answer lacks", lambda: _ex1(answer={"faster": "rnn"}), ValueError, r"lacks the keys"),
     (
         "ex1 answer 'RNN'",
-        lambda: ex.check_exercise_1(RESULTS, {**ANSWER1, "faster": "RNN"}, BOOK),
+        lambda: _ex1(answer={**ANSWER1, "faster": "RNN"}),
         ValueError,
-        r"ex1_answer\['faster'\] must be one of 'rnn', 'gru', got 'RNN'",
+        r"ex1_answer\['faster'\] must be one of 'rnn', 'gru', 'no clear winner', got 'RNN'",
+    ),
+    ("ex1 answer 1", lambda: _ex1(answer={**ANSWER1, "lower_perplexity": 1}), TypeError, r"lower_perplexity"),
+    ("ex1 prediction='3'", lambda: ex.check_exercise_1_prediction("3"), TypeError, r"ex1_prediction must be a number"),
+    ("ex1 prediction=inf", lambda: ex.check_exercise_1_prediction(math.inf), ValueError, r"finite"),
+    ("time_training_steps data", lambda: ex.time_training_steps("x"), TypeError, r"data must be the book"),
+    ("time_training_steps kinds", lambda: ex.time_training_steps(BOOK, "gru"), TypeError, r"kinds must be a list"),
+    (
+        "time_training_steps rounds=1",
+        lambda: ex.time_training_steps(BOOK, ["rnn", "gru"], rounds=1),
+        ValueError,
+        r"rounds must be an integer at least 3",
     ),
     (
-        "ex1 answer 1",
-        lambda: ex.check_exercise_1(RESULTS, {**ANSWER1, "lower_perplexity": 1}, BOOK),
-        TypeError,
-        r"lower_perplexity",
+        "time_training_steps too big",
+        lambda: ex.time_training_steps(BOOK, ["rnn", "gru"], batch_size=64, num_steps=64),
+        ValueError,
+        r"characters are needed",
+    ),
+    ("matching_hidden_size target", lambda: ex.matching_hidden_size("rnn", "gru", 9), TypeError, r"model must be"),
+    (
+        "matching_hidden_size kind",
+        lambda: ex.matching_hidden_size("LSTM", nn.GRU(3, 3), 9),
+        ValueError,
+        r"kind must be one of .*'LSTM'",
     ),
     # check_exercise_2(gates, T)
     ("ex2 gates=(0, 1)", lambda: ex.check_exercise_2((0, 1)), TypeError, r"Exercise 2: gates must be a function"),
@@ -144,14 +202,9 @@ BAD: list[Case] = [
         TypeError,
         r"update_only must be a function",
     ),
-    # check_exercise_5(make_batch, label_of, break_token, accuracies, reset_gate_helped) - issue 14 example 9
-    (
-        "ex5 reset_gate_helped='False'",
-        lambda: _ex5(accuracies=ACC, reset_gate_helped="False"),
-        TypeError,
-        r"reset_gate_helped must be True or False \(no quotes\), got 'False'",
-    ),
-    ("ex5 reset_gate_helped=0", lambda: _ex5(accuracies=ACC, reset_gate_helped=0), TypeError, r"True or False"),
+    # check_exercise_5(make_batch, label_of, break_token, runs, answer)
+    ("ex5 answer='GRU'", lambda: _ex5(runs=RUNS5, answer="GRU"), ValueError, r"ex5_answer must be one of 'gru'"),
+    ("ex5 answer=True", lambda: _ex5(runs=RUNS5, answer=True), TypeError, r"ex5_answer must be one of"),
     ("ex5 make_batch='f'", lambda: _ex5(make_batch="f"), TypeError, r"make_break_batch must be a function"),
     ("ex5 label_of=3", lambda: _ex5(label_of=3), TypeError, r"label_of must be a function"),
     ("ex5 BREAK='0'", lambda: _ex5(break_token="0"), TypeError, r"BREAK must be the break's token, an integer"),
@@ -159,32 +212,41 @@ BAD: list[Case] = [
     ("ex5 BREAK=0.0", lambda: _ex5(break_token=0.0), TypeError, r"BREAK must be"),
     ("ex5 BREAK=-1", lambda: _ex5(break_token=-1), ValueError, r"non-negative token id"),
     ("ex5 BREAK=-2**63-1", lambda: _ex5(break_token=-(2**63) - 1), ValueError, r"non-negative token id"),
-    ("ex5 accuracies=list", lambda: _ex5(accuracies=[0.9], reset_gate_helped=False), TypeError, r"accuracies must"),
-    ("ex5 accuracies lacks", lambda: _ex5(accuracies={"gru": [1.0]}, reset_gate_helped=False), ValueError, r"lacks"),
-    (
-        "ex5 accuracies empty (divided by zero)",
-        lambda: _ex5(accuracies={"gru": [], "update_only": [1.0]}, reset_gate_helped=False),
-        ValueError,
-        r"accuracies\['gru'\] is empty",
-    ),
-    (
-        "ex5 accuracies='0.9'",
-        lambda: _ex5(accuracies={"gru": "0.9", "update_only": [1.0]}, reset_gate_helped=False),
-        TypeError,
-        r"accuracies\['gru'\] must be a list",
-    ),
+    ("ex5 runs=dict", lambda: _ex5(runs={"gru": [1.0]}, answer="gru"), TypeError, r"ex5_runs must be a list"),
+    ("ex5 run=3", lambda: _ex5(runs=[3], answer="gru"), TypeError, r"ex5_runs\[0\] must be a dict"),
     (
         "ex5 accuracy=1.5",
-        lambda: _ex5(accuracies={"gru": [1.5], "update_only": [1.0]}, reset_gate_helped=False),
+        lambda: _ex5(runs=[{**RUNS5[0], "accuracy": 1.5}, *RUNS5[1:]], answer="gru"),
         ValueError,
         r"not an accuracy in \[0, 1\]",
     ),
     (
         "ex5 accuracy='1'",
-        lambda: _ex5(accuracies={"gru": ["1"], "update_only": [1.0]}, reset_gate_helped=False),
+        lambda: _ex5(runs=[{**RUNS5[0], "accuracy": "1"}, *RUNS5[1:]], answer="gru"),
         TypeError,
         r"must be a number",
     ),
+    (
+        "ex5 hidden_size tensor",
+        lambda: _ex5(runs=[{**r, "hidden_size": torch.tensor(32)} for r in RUNS5], answer="gru"),
+        TypeError,
+        r"hidden_size is recorded as a tensor",
+    ),
+    # exercises 4 (report), 7, 8, 9, 10
+    ("ex4 report='x'", lambda: ex.check_exercise_4_report("x", "GRU", BOOK), TypeError, r"ex4_report must be a list"),
+    ("ex4 report data", lambda: ex.check_exercise_4_report([], "GRU", "book"), TypeError, r"data must be the book"),
+    ("ex7 jacobian=3", lambda: ex.check_exercise_7(3, (None, 1)), TypeError, r"gru_jacobian must be a function"),
+    ("ex8 count='f'", lambda: ex.check_exercise_8("f"), TypeError, r"count_parameters must be a function"),
+    ("ex9 prediction='high'", lambda: ex.check_exercise_9("high", [], 3.0), TypeError, r"ex9_prediction must be"),
+    ("ex9 runs='x'", lambda: ex.check_exercise_9(3.0, "x", 3.0), TypeError, r"ex9_runs must be a list"),
+    ("ex10 runs=3", lambda: ex.check_exercise_10(3, "after", BOOK), TypeError, r"ex10_runs must be a list"),
+    (
+        "recall_trial z_bias='3'",
+        lambda: ex.recall_trial("3", num_steps=1),
+        TypeError,
+        r"z_bias must be a real number",
+    ),
+    ("recall_trial length=1", lambda: ex.recall_trial(3.0, length=1), ValueError, r"length must be an integer"),
     # check_exercise_6(flip, same_family)
     ("ex6 same_family='True'", lambda: ex.check_exercise_6(flip, "True"), TypeError, r"same_family must be True or"),
     ("ex6 same_family=1", lambda: ex.check_exercise_6(flip, 1), TypeError, r"same_family must be True or False"),
@@ -192,7 +254,7 @@ BAD: list[Case] = [
     # check_exercise_3(rows, answer)
     ("ex3 rows='abc'", lambda: ex.check_exercise_3("abc", ANSWER3), TypeError, r"ex3_rows must be a list of runs"),
     ("ex3 rows={..}", lambda: ex.check_exercise_3({"a": 1}, ANSWER3), TypeError, r"ex3_rows must be a list"),
-    ("ex3 row=str", lambda: ex.check_exercise_3([*SWEEP, "x"], ANSWER3), TypeError, r"run 6 must be a dict"),
+    ("ex3 row=str", lambda: ex.check_exercise_3([*SWEEP, "x"], ANSWER3), TypeError, r"run 7 must be a dict"),
     (
         "ex3 seconds='fast'",
         lambda: ex.check_exercise_3([SWEEP[0], {**SWEEP[1], "seconds": "fast"}, *SWEEP[2:]], ANSWER3),
@@ -211,7 +273,7 @@ BAD: list[Case] = [
     # lm_trial(data, kind, ...) - refused before any training
     ("lm_trial data='x'", lambda: _lm_trial(data="x"), TypeError, r"data must be the book's TimeMachine"),
     ("lm_trial kind=3", lambda: _lm_trial(kind=3), TypeError, r"kind must be a build_lm kind"),
-    ("lm_trial kind='LSTM'", lambda: _lm_trial(kind="LSTM"), ValueError, r"unknown kind 'LSTM'"),
+    ("lm_trial kind='LSTM'", lambda: _lm_trial(kind="LSTM"), ValueError, r"kind must be one of .*'LSTM'"),
     ("lm_trial kind batch_first", lambda: _lm_trial(kind=nn.GRU(10, 4, batch_first=True)), ValueError, r"batch_f"),
     ("lm_trial hidden_size=0", lambda: _lm_trial(hidden_size=0), ValueError, r"hidden_size"),
     ("lm_trial batch_size='4'", lambda: _lm_trial(batch_size="4"), TypeError, r"batch_size"),
@@ -316,7 +378,7 @@ WRONG: list[Case] = [
             label_of=lambda X: torch.arange(len(X)) % 2,
         ),
         AssertionError,
-        r"every token is a break|before the last break",
+        r"two symbols besides the break|between the first one and the last break",
     ),
     ("ex6 flip returns 3", lambda: ex.check_exercise_6(lambda *w: w[:3], True), AssertionError, r"four tensors"),
     ("ex6 flip returns str", lambda: ex.check_exercise_6(lambda *w: ("a",) * 4, True), AssertionError, r"four tensors"),
@@ -335,13 +397,20 @@ def test_what_the_readers_function_returns_is_judged(
 
 
 def test_the_string_false_is_not_a_verdict() -> None:
-    acc = {"gru": [1.0, 0.98], "update_only": [0.99, 1.0]}  # no gap: the reset gate did not help
-    assert _ex5(accuracies=acc, reset_gate_helped=False) is True
+    """Exercise 6's same_family is the notebook's one True/False answer: 'False' was counted as true."""
     with pytest.raises(TypeError, match=r"'False'"):
-        _ex5(accuracies=acc, reset_gate_helped="False")  # was "correct": a non-empty string is true
-    assert _ex5(accuracies=acc, reset_gate_helped=np.bool_(False)) is True  # a NumPy bool is a bool
-    with pytest.raises(AssertionError, match="reset_gate_helped should be False"):
-        _ex5(accuracies=acc, reset_gate_helped=True)  # the right kind, the wrong value: fails as before
+        ex.check_exercise_6(flip, "False")
+    assert ex.check_exercise_6(flip, np.bool_(True)) is True  # a NumPy bool is a bool
+    with pytest.raises(AssertionError, match="same_family should be True"):
+        ex.check_exercise_6(flip, False)  # the right kind, the wrong value: fails as before
+    # exercise 5's verdict is now a choice of three strings, checked by spelling
+    assert _ex5(runs=RUNS5, answer="no clear winner") is True
+    with pytest.raises(ValueError, match="got 'No clear winner'"):
+        _ex5(runs=RUNS5, answer="No clear winner")
+
+
+def test_a_correct_integer_like_count_passes_exercise_8() -> None:
+    assert ex.check_exercise_8(lambda k, d, h: torch.tensor(count_parameters(k, d, h))) is True
 
 
 def _in_float32(step: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -372,10 +441,14 @@ JUNK = st.one_of(
 )
 DOCUMENTED = (AssertionError, TypeError, ValueError)
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "ex1 results": lambda j: ex.check_exercise_1(j, ANSWER1, BOOK),
-    "ex1 answer": lambda j: ex.check_exercise_1(RESULTS, j, BOOK),
-    "ex1 row": lambda j: ex.check_exercise_1({**RESULTS, "gru": j}, ANSWER1, BOOK),
-    "ex1 faster": lambda j: ex.check_exercise_1(RESULTS, {**ANSWER1, "faster": j}, BOOK),
+    "ex1 prediction": lambda j: ex.check_exercise_1_prediction(j),
+    "ex1 timing": lambda j: _ex1(timing=j),
+    "ex1 timing seconds": lambda j: _ex1(timing={**TIMING, "seconds": {"rnn": j, "gru": [1.0] * 3}}),
+    "ex1 runs": lambda j: _ex1(runs=j),
+    "ex1 run": lambda j: _ex1(runs=[j, *RUNS1[1:]]),
+    "ex1 seed": lambda j: _ex1(runs=_with_run(0, seed=j)),
+    "ex1 answer": lambda j: _ex1(answer=j),
+    "ex1 faster": lambda j: _ex1(answer={**ANSWER1, "faster": j}),
     "ex2 gates": lambda j: ex.check_exercise_2(j),
     "ex2 gates returns": lambda j: ex.check_exercise_2(lambda t, tp: j),
     "ex3 rows": lambda j: ex.check_exercise_3(j, ANSWER3),
@@ -385,12 +458,23 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "ex4 step returns": lambda j: ex.check_exercise_4(lambda *a: j, ex.update_only_step),
     "ex5 make_batch": lambda j: _ex5(make_batch=j),
     "ex5 break_token": lambda j: _ex5(break_token=j),
-    "ex5 accuracies": lambda j: _ex5(accuracies=j, reset_gate_helped=False),
-    "ex5 reset_gate_helped": lambda j: _ex5(accuracies=ACC, reset_gate_helped=j),
+    "ex5 runs": lambda j: _ex5(runs=j, answer="gru"),
+    "ex5 run": lambda j: _ex5(runs=[j, *RUNS5[1:]], answer="gru"),
+    "ex5 answer": lambda j: _ex5(runs=RUNS5, answer=j),
     "ex5 make_batch returns": lambda j: _ex5(make_batch=lambda b, g: j),
     "ex6 flip": lambda j: ex.check_exercise_6(j, True),
     "ex6 same_family": lambda j: ex.check_exercise_6(flip, j),
     "ex6 flip returns": lambda j: ex.check_exercise_6(lambda *w: j, True),
+    "ex7 jacobian": lambda j: ex.check_exercise_7(j, (None, 1)),
+    "ex7 jacobian returns": lambda j: ex.check_exercise_7(lambda g, x, h: j, (None, 1)),
+    "ex7 identity_when": lambda j: ex.check_exercise_7(gru_jacobian, j),
+    "ex8 count": lambda j: ex.check_exercise_8(j),
+    "ex8 count returns": lambda j: ex.check_exercise_8(lambda k, d, h: j),
+    "ex9 prediction": lambda j: ex.check_exercise_9(j, [], 3.0),
+    "ex9 runs": lambda j: ex.check_exercise_9(3.0, j, 3.0),
+    "ex10 runs": lambda j: ex.check_exercise_10(j, "after", BOOK),
+    "ex10 answer": lambda j: ex.check_exercise_10(RUNS1, j, BOOK),
+    "ex4 report": lambda j: ex.check_exercise_4_report(j, "GRU", BOOK),
 }
 
 

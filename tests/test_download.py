@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from refusals import assert_refused
 
 from d2lutil import corpus, data, settings
 from d2lutil.data import FILENAME, SHA1, download, locate_time_machine, sha1_of
@@ -372,31 +373,30 @@ def test_a_trickling_server_meets_the_overall_deadline(raw_server, tmp_path, beh
 
 
 @pytest.mark.parametrize(
-    "kwargs,error,message",
+    "kwargs,error,argument",
     [
-        ({"url": "ftp://example.org/x.txt"}, ValueError, "http:// or https://"),
-        ({"url": 42}, ValueError, r"url must be .* got 42 \(int\)"),
-        ({"url": "http://127.0.0.1:9/"}, ValueError, "does not end in a file name"),
-        ({"folder": None}, TypeError, "folder must be a path"),
-        ({"folder": ""}, TypeError, "folder must be a path"),
-        ({"sha1": "abc"}, ValueError, "sha1 must be 40 lower-case hex digits"),
-        ({"timeout": 0}, ValueError, "timeout must be a finite number"),
-        ({"timeout": "30"}, TypeError, "timeout must be a real number"),
-        ({"deadline": float("nan")}, ValueError, "deadline must be a finite number"),
+        ({"url": "ftp://example.org/x.txt"}, ValueError, "url"),
+        ({"url": 42}, TypeError, "url"),
+        ({"sha1": 42}, TypeError, "sha1"),
+        ({"url": "http://127.0.0.1:9/"}, ValueError, "url"),
+        ({"folder": None}, TypeError, "folder"),
+        ({"folder": ""}, TypeError, "folder"),
+        ({"sha1": "abc"}, ValueError, "sha1"),
+        ({"timeout": 0}, ValueError, "timeout"),
+        ({"timeout": "30"}, TypeError, "timeout"),
+        ({"deadline": float("nan")}, ValueError, "deadline"),
         ({"deadline": -1}, ValueError, "deadline"),
-        ({"deadline": 2**70}, ValueError, r"deadline must be a finite number in \(0.0, 86400.0\]"),
-        ({"max_bytes": 0}, ValueError, "max_bytes must be an integer at least 1"),
-        ({"max_bytes": True}, TypeError, "max_bytes must be an integer"),
+        ({"deadline": 2**70}, ValueError, "deadline"),
+        ({"max_bytes": 0}, ValueError, "max_bytes"),
+        ({"max_bytes": True}, TypeError, "max_bytes"),
     ],
 )
-def test_download_bad_arguments(tmp_path, kwargs, error, message):
+def test_download_bad_arguments(tmp_path, kwargs, error, argument):
     args = {"url": f"http://127.0.0.1:9/{FILENAME}", "folder": tmp_path / "cache", **kwargs}
-    with pytest.raises(error, match=message):
-        download(**args)
+    assert_refused(lambda: download(**args), error, argument)
     assert not (tmp_path / "cache").exists()  # refused before anything was created
 
 
 @pytest.mark.parametrize("data_dir,error", [(42, TypeError), ("", TypeError), (b"/tmp", TypeError)])
 def test_locate_bad_data_dir(data_dir, error):
-    with pytest.raises(error, match="data_dir must be a path"):
-        locate_time_machine(data_dir)
+    assert_refused(lambda: locate_time_machine(data_dir), error, "data_dir")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from refusals import assert_refused
 from torch import nn
 
 from d2lutil.models import (
@@ -13,6 +14,7 @@ from d2lutil.models import (
     RNNScratch,
     build_lm,
     copy_nn_gru_to_scratch,
+    eval_mode,
     gru_step,
 )
 
@@ -385,77 +387,88 @@ def test_one_hot_input_is_one_hot():
 
 
 # ---------------------------------------------------------------- bad input
+# (the type and the argument named, as in tests/test_bad_inputs_*.py; the wording is pinned in test_checks.py)
+
+LAYERS = [GRUScratch, GRUD2LStyle, RNNScratch]
+SCRATCH_BAD = [
+    ("X 2-D", lambda: (torch.zeros(5, 4), None), ValueError, "X"),
+    ("X (B, T, d)", lambda: (torch.zeros(5, 2, 7), None), ValueError, "X"),
+    ("X float64", lambda: (torch.zeros(5, 2, 4, dtype=F64), None), ValueError, "X"),
+    ("X no batch", lambda: (torch.zeros(5, 0, 4), None), ValueError, "X"),
+    ("X no steps", lambda: (torch.zeros(0, 2, 4), None), ValueError, "X"),
+    ("H float64", lambda: (torch.zeros(5, 2, 4), torch.zeros(1, 2, 3, dtype=F64)), ValueError, "H"),
+    *[
+        (f"H {bad}", lambda bad=bad: (torch.zeros(5, 2, 4), torch.zeros(*bad)), ValueError, "H")
+        for bad in [(2, 3), (1, 3, 3), (1, 2, 4), (2, 2, 3)]
+    ],
+]
 
 
-def _layer(cls):
-    return cls(4, 3)
+@pytest.mark.parametrize("cls", LAYERS)
+@pytest.mark.parametrize("inputs,error,argument", [c[1:] for c in SCRATCH_BAD], ids=[c[0] for c in SCRATCH_BAD])
+def test_scratch_layers_refuse_bad_inputs(cls, inputs, error, argument):
+    layer = cls(4, 3)
+    assert_refused(lambda: layer(*inputs()), error, argument)
 
 
-@pytest.mark.parametrize("cls", [GRUScratch, GRUD2LStyle, RNNScratch])
-def test_wrong_input_shape(cls):
-    layer = _layer(cls)
-    with pytest.raises(ValueError, match=r"\(num_steps, batch_size, 4\).*\(5, 4\)"):
-        layer(torch.zeros(5, 4))
-    with pytest.raises(ValueError, match="time-major"):
-        layer(torch.zeros(5, 2, 7))
+MODEL_BAD = [
+    ("GRUScratch reset='middle'", lambda: GRUScratch(2, 3, reset="middle"), ValueError, "reset"),
+    ("RNNLM one-hot size", lambda: RNNLM(nn.GRU(9, 4), vocab_size=10), ValueError, "rnn"),
+    ("RNNLM embed size", lambda: RNNLM(GRUScratch(10, 4), vocab_size=10, embed_size=6), ValueError, "rnn"),
+    ("tokens 10 of 10", lambda: build_lm("gru", 10, 4)(torch.tensor([[0, 10]])), ValueError, "tokens"),
+    ("tokens -1", lambda: build_lm("gru", 10, 4)(torch.tensor([[-1, 2]])), ValueError, "tokens"),
+    ("tokens float", lambda: build_lm("gru_scratch", 10, 4)(torch.zeros(2, 3)), ValueError, "tokens"),
+    ("tokens 1-D", lambda: build_lm("gru_scratch", 10, 4)(torch.zeros(6, dtype=torch.long)), ValueError, "tokens"),
+    ("tokens 3-D", lambda: build_lm("gru", 10, 4)(torch.zeros(1, 2, 3, dtype=torch.long)), ValueError, "tokens"),
+    ("build_lm kind", lambda: build_lm("gru_lstm", vocab_size=10, hidden_size=4), ValueError, "kind"),
+    ("build_lm rnn_scratch x2", lambda: build_lm("rnn_scratch", 10, 4, num_layers=2), ValueError, "num_layers"),
+    ("build_lm gru_scratch x2", lambda: build_lm("gru_scratch", 10, 4, num_layers=2), ValueError, "num_layers"),
+    ("copy sizes", lambda: copy_nn_gru_to_scratch(nn.GRU(3, 4), GRUScratch(3, 5)), ValueError, "dst"),
+    ("copy reset", lambda: copy_nn_gru_to_scratch(nn.GRU(3, 4), GRUScratch(3, 4, reset="before")), ValueError, "dst"),
+    ("copy 2 layers", lambda: copy_nn_gru_to_scratch(nn.GRU(3, 4, num_layers=2), GRUScratch(3, 4)), ValueError, "src"),
+    (
+        "copy batch_first",
+        lambda: copy_nn_gru_to_scratch(nn.GRU(3, 4, batch_first=True), GRUScratch(3, 4)),
+        ValueError,
+        "src",
+    ),
+]
 
 
-@pytest.mark.parametrize("cls", [GRUScratch, GRUD2LStyle, RNNScratch])
-def test_wrong_dtype(cls):
-    with pytest.raises(ValueError, match=r"float64.*float32.*\.to\(\)"):
-        _layer(cls)(torch.zeros(5, 2, 4, dtype=F64))
+@pytest.mark.parametrize("call,error,argument", [c[1:] for c in MODEL_BAD], ids=[c[0] for c in MODEL_BAD])
+def test_models_refuse_bad_arguments(call, error, argument):
+    assert_refused(call, error, argument)
 
 
-@pytest.mark.parametrize("cls", [GRUScratch, GRUD2LStyle, RNNScratch])
-@pytest.mark.parametrize("bad", [(2, 3), (1, 3, 3), (1, 2, 4), (2, 2, 3)])
-def test_wrong_state_shape(cls, bad):
-    with pytest.raises(ValueError, match=r"state of shape \(1, 2, 3\)"):
-        _layer(cls)(torch.zeros(5, 2, 4), torch.zeros(*bad))
+# ---------------------------------------------------------------- eval_mode
 
 
-def test_bad_reset_name():
-    with pytest.raises(ValueError, match="'after'.*'before'"):
-        GRUScratch(2, 3, reset="middle")  # type: ignore[arg-type]
+@pytest.mark.parametrize("training", [True, False])
+def test_eval_mode_gives_back_the_mode_also_after_an_interrupt(training):
+    model = build_lm("gru", 10, 4, num_layers=2, dropout=0.5).train(training)
+    with eval_mode(model) as inside:
+        assert inside is model and not any(m.training for m in model.modules())
+    assert all(m.training == training for m in model.modules())
+    with pytest.raises(KeyboardInterrupt), eval_mode(model):
+        raise KeyboardInterrupt
+    assert all(m.training == training for m in model.modules())
 
 
-def test_rnnlm_input_size_mismatch():
-    with pytest.raises(ValueError, match="input_size=10"):
-        RNNLM(nn.GRU(9, 4), vocab_size=10)
-    with pytest.raises(ValueError, match="embed_size=6"):
-        RNNLM(GRUScratch(10, 4), vocab_size=10, embed_size=6)
+def test_predict_interrupted_leaves_the_model_in_training_mode():
+    from d2lutil.data import Vocab
+    from d2lutil.generation import predict
 
+    class Interrupted(RNNLM):
+        calls = 0
 
-@pytest.mark.parametrize("bad", [[[0, 10]], [[-1, 2]]])
-def test_token_out_of_range(bad):
-    model = build_lm("gru", vocab_size=10, hidden_size=4)
-    with pytest.raises(ValueError, match=r"\[0, 10\)"):
-        model(torch.tensor(bad))
+        def forward(self, tokens, state=None):
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt  # the reader stops a long generation
+            return super().forward(tokens, state)
 
-
-@pytest.mark.parametrize(
-    "tokens", [torch.zeros(2, 3), torch.zeros(6, dtype=torch.long), torch.zeros(1, 2, 3, dtype=torch.long)]
-)
-def test_tokens_wrong_shape_or_dtype(tokens):
-    model = build_lm("gru_scratch", vocab_size=10, hidden_size=4)
-    with pytest.raises(ValueError, match=r"\(batch_size, num_steps\) int64"):
-        model(tokens)
-
-
-def test_build_lm_bad_arguments():
-    with pytest.raises(ValueError, match="unknown kind 'gru_lstm'.*'gru', 'lstm', 'rnn', 'gru_scratch'"):
-        build_lm("gru_lstm", vocab_size=10, hidden_size=4)
-    with pytest.raises(ValueError, match="one layer"):
-        build_lm("rnn_scratch", vocab_size=10, hidden_size=4, num_layers=2)
-    with pytest.raises(ValueError, match="one layer"):
-        build_lm("gru_scratch", vocab_size=10, hidden_size=4, num_layers=2)
-
-
-def test_copy_rejects_mismatches():
-    with pytest.raises(ValueError, match="sizes differ"):
-        copy_nn_gru_to_scratch(nn.GRU(3, 4), GRUScratch(3, 5))
-    with pytest.raises(ValueError, match="reset='after'"):
-        copy_nn_gru_to_scratch(nn.GRU(3, 4), GRUScratch(3, 4, reset="before"))
-    with pytest.raises(ValueError, match="one-layer"):
-        copy_nn_gru_to_scratch(nn.GRU(3, 4, num_layers=2), GRUScratch(3, 4))
-    with pytest.raises(ValueError, match="one-layer"):
-        copy_nn_gru_to_scratch(nn.GRU(3, 4, batch_first=True), GRUScratch(3, 4))
+    vocab = Vocab("abc ")
+    model = Interrupted(nn.GRU(len(vocab), 4), len(vocab)).train()
+    with pytest.raises(KeyboardInterrupt):
+        predict("ab", 5, model, vocab)
+    assert model.training and model.rnn.training

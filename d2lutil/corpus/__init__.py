@@ -41,12 +41,7 @@ MAX_BYTES = 64 * 2**20  # the book is 179 kB; anything far bigger is not the fil
 
 def sha1_of(path: Path) -> str:
     """The hex sha1 of a file's bytes."""
-    path = check_path("path", path)
-    digest = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return settings.file_digest(check_path("path", path), hashlib.sha1()).hexdigest()
 
 
 def _ready_folder(folder: Path) -> None:
@@ -85,6 +80,34 @@ def _fetch(url: str, out_path: Path, timeout: float, max_bytes: int, cancel: thr
             raise OSError(f"the reply ended after {got:,} of {int(length):,} bytes")
 
 
+def _fetch_within(url: str, tmp: Path, timeout: float, deadline: float, max_bytes: int, by_hand: str) -> None:
+    """Run :func:`_fetch` in a worker thread and give up after ``deadline`` seconds; every way it can
+    fail is a ``FileNotFoundError`` that ends with ``by_hand`` (where to put the file instead)."""
+    failure: list[BaseException] = []
+    cancel = threading.Event()
+
+    def worker() -> None:
+        try:
+            _fetch(url, tmp, timeout, max_bytes, cancel)
+        except BaseException as err:  # every network, protocol and file failure, reported below
+            failure.append(err)
+
+    thread = threading.Thread(target=worker, name=f"d2lutil-download-{tmp.name}", daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():  # a server that trickles or stalls: give up; the worker stops at its next read
+        cancel.set()
+        raise FileNotFoundError(
+            f"Could not download {url}: it did not finish within the deadline of {deadline:g} s "
+            f"(waited {time.monotonic() - started:.1f} s). {by_hand}"
+        )
+    if failure:
+        cause = failure[0]
+        why = f"{type(cause).__name__}: {str(cause).strip()}"
+        raise FileNotFoundError(f"Could not download {url} ({why}). {by_hand}") from cause
+
+
 def download(
     url: str,
     folder: str | Path,
@@ -100,10 +123,13 @@ def download(
     the file cannot be had (the message says where to put it by hand) and ``ValueError`` when the
     bytes that arrived have the wrong sha1.
     """
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ValueError(f"url must be an http:// or https:// address (a str), got {show(url)}")
+    for name, value in (("url", url), ("sha1", sha1)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {show(value)}")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"url must be an http:// or https:// address, got {show(url)}")
     folder = check_path("folder", folder)
-    if not isinstance(sha1, str) or len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
+    if len(sha1) != 40 or any(c not in "0123456789abcdef" for c in sha1):
         raise ValueError(f"sha1 must be 40 lower-case hex digits, got {show(sha1)}")
     timeout = check_real("timeout", timeout, 0.0, 86_400.0, inclusive=(False, True))  # seconds: at most a day
     deadline = check_real("deadline", deadline, 0.0, 86_400.0, inclusive=(False, True))
@@ -120,30 +146,8 @@ def download(
         raise FileNotFoundError(f"cannot write into {folder} ({err}). {by_hand}") from err
     os.close(fd)
     tmp = Path(tmp_name)
-    failure: list[BaseException] = []
-    cancel = threading.Event()
-
-    def worker() -> None:
-        try:
-            _fetch(url, tmp, min(timeout, deadline), max_bytes, cancel)
-        except BaseException as err:  # every network, protocol and file failure, reported below
-            failure.append(err)
-
-    thread = threading.Thread(target=worker, name=f"d2lutil-download-{name}", daemon=True)
-    started = time.monotonic()
     try:
-        thread.start()
-        thread.join(deadline)
-        if thread.is_alive():  # a server that trickles or stalls: give up; the worker stops at its next read
-            cancel.set()
-            raise FileNotFoundError(
-                f"Could not download {url}: it did not finish within the deadline of {deadline:g} s "
-                f"(waited {time.monotonic() - started:.1f} s). {by_hand}"
-            )
-        if failure:
-            cause = failure[0]
-            why = f"{type(cause).__name__}: {str(cause).strip()}"
-            raise FileNotFoundError(f"Could not download {url} ({why}). {by_hand}") from cause
+        _fetch_within(url, tmp, min(timeout, deadline), deadline, max_bytes, by_hand)
         got = sha1_of(tmp)
         if got != sha1:
             raise ValueError(

@@ -56,7 +56,7 @@ def check_exercise_2(gates: GateSchedule | None, T: int = 8) -> bool | None:
         return not_attempted(2, "`gates(t, t_prime)`")
     answer_callable(2, "gates", gates, "(t, t_prime) -> (r, z)")
     T = check_int("T", T, minimum=5, maximum=64)
-    for t_prime in (0, 3, T - 2):
+    for t_prime in (0, 3, T - 2, T - 1):
         for fill in (0.0, 0.5, 1.0):
             r, z = _schedule(gates, T, t_prime, fill)
             grads, g0 = input_sensitivity(r, z)
@@ -138,8 +138,9 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
     """Check the two one-gate steps against a GRU step with the other gate pinned.
 
     Both take ``(gi (B, 2h), h (B, h), W_h (h, 2h), b_h (2h,))`` with blocks stacked (gate, n)
-    and return the new state (B, h). The reset-only cell must equal a GRU with Z = 0 (either reset
-    convention is accepted); the update-only cell a GRU with R = 1.
+    and return the new state (B, h). The reset-only cell must equal a GRU with Z = 0 (three reset
+    conventions are accepted: nn.GRU's R * (h W_hn + b_hn), gluonbook's R * (h W_hn) + b_hn and the
+    d2l text's (R * h) W_hn + b_hn); the update-only cell a GRU with R = 1.
     """
     if reset_only is None and update_only is None:
         return not_attempted(4, "`reset_only_cell_step` and `update_only_cell_step`")
@@ -156,16 +157,21 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
         gi3, W3, b3 = _as_gru(gi, W_h, b_h, "reset_only")
         after, before = gru_step(gi3, h, W3, b3, "after").h, gru_step(gi3, h, W3, b3, "before").h
         plain = torch.tanh(gi[:, hidden:] + h @ W_h[:, hidden:] + b_h[hidden:])
+        r = torch.sigmoid(gi[:, :hidden] + h @ W_h[:, :hidden] + b_h[:hidden])
+        bias_outside = torch.tanh(gi[:, hidden:] + r * (h @ W_h[:, hidden:]) + b_h[hidden:])
         if torch.allclose(out, after, atol=atol):
-            conventions.add("after")
+            conventions.add("reset after the matmul, R * (h W_hn + b_hn), as nn.GRU")
+        elif torch.allclose(out, bias_outside, atol=atol):
+            conventions.add("reset after the matmul with b_hn outside it, R * (h W_hn) + b_hn, as gluonbook writes it")
         elif torch.allclose(out, before, atol=atol):
-            conventions.add("before")
+            conventions.add("reset before the matmul, (R * h) W_hn, as the d2l text")
         else:
             hint = (
                 " It equals a plain tanh RNN step: the reset gate never acts."
                 if torch.allclose(out, plain, atol=atol)
-                else " With Z pinned at 0 the new state is the candidate itself, tanh(x W_xn + b_xn "
-                "+ R * (h W_hn + b_hn))."
+                else " With Z pinned at 0 the new state is the candidate itself: tanh(x W_xn + b_xn "
+                "+ R * (h W_hn + b_hn)) as nn.GRU, tanh(x W_xn + b_xn + R * (h W_hn) + b_hn) as gluonbook, or "
+                "tanh(x W_xn + b_xn + (R * h) W_hn + b_hn) as the d2l text; each is accepted."
             )
             raise AssertionError(
                 "the reset-only step differs from a GRU step with Z = 0 by up to "
@@ -189,7 +195,7 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
                 "the update-only step differs from a GRU step with R = 1 by up to "
                 f"{float((out - want).abs().max()):.3g}.{hint}"
             )
-    how = " and ".join(f"reset {c} the matmul" for c in sorted(conventions))
+    how = "; ".join(sorted(conventions))
     return passed(4, f"The reset-only step is a GRU with Z = 0 ({how}); the update-only step is a GRU with R = 1.")
 
 
@@ -208,7 +214,7 @@ def check_exercise_6(
     assert flip is not None, "write flip_update_gate(W_x, W_h, b_x, b_h)"
     answer_callable(6, "flip_update_gate", flip, "(W_x, W_h, b_x, b_h) -> (W_x', W_h', b_x', b_h')")
     if same_family is not None:
-        answer_bool(6, "same_family", same_family)
+        same_family = answer_bool(6, "same_family", same_family)
     gen = torch.Generator().manual_seed(0)
     for d, h in ((3, 4), (5, 2)):
         torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
