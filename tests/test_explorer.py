@@ -5,8 +5,12 @@ The browser side (drawing, every control, the time per frame) is tested in tests
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +22,8 @@ from d2lutil.data import Vocab, load_corpus_time_machine, preprocess
 from d2lutil.explorer import GateExplorer, held_out_passages, trace_passage
 from d2lutil.explorer.__main__ import page_title
 from d2lutil.explorer.trace import add_connectivity, dequantise, quantise
+from d2lutil.explorer.weights import page_model
+from d2lutil.explorer.widget import PALETTE
 from d2lutil.gates import saturation, trace_gates
 from d2lutil.models import RNNLM, GRUScratch
 
@@ -231,7 +237,7 @@ def test_a_page_with_gate_values_for_fewer_steps_than_its_text_is_refused(explor
     from d2lutil.explorer.page import write_page
 
     label = explorer.passages[0]
-    payload = explorer._payload(explorer.traced(label), "")
+    payload = {**explorer._payload(explorer.traced(label), ""), "gates": quantise(explorer.traced(label).gates)}
     short = {**payload, "gates": payload["gates"][: len(payload["gates"]) // 2]}
     with pytest.raises(ValueError, match=f"passage '{label}': gates holds .* bytes, but .* characters needs"):
         write_page(tmp_path / "page.html", "export default {}", {label: short}, {}, "title")
@@ -278,7 +284,10 @@ def test_saved_page_is_self_contained(explorer, tmp_path):
     for label, text in PASSAGES.items():
         trace = data["traces"][label]
         assert trace["meta"]["text"] == text and trace["meta"]["kernel"] is False
-        assert len(trace["gates"]) == 4 * -(-2 * 2 * len(text) * 24 // 3)  # base64 of the bytes
+        assert "gates" not in trace  # the page computes them from the weights it carries
+        assert len(trace["conn"]) == 4 * -(-len(text) * 12 // 3)  # base64 of the bytes
+    spec, weights = page_model(explorer.model, explorer.vocab)
+    assert data["model"]["spec"] == spec and base64.b64decode(data["model"]["weights"]) == weights
 
 
 def test_default_passages_come_from_the_books_last_tenth(time_machine):
@@ -297,3 +306,57 @@ def test_the_page_title_gives_the_test_perplexity_when_the_manifest_has_one():
     assert page_title("gru_lm", manifest) == "Gate explorer: gru_lm, a 2-layer GRU of 512 units"
     manifest["test_ppl"] = 3.876
     assert page_title("gru_lm", manifest) == "Gate explorer: gru_lm, a 2-layer GRU of 512 units (test perplexity 3.88)"
+
+
+def wcag_contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two "#rrggbb" colours, written out here independently of common.js."""
+
+    def luminance(hex_: str) -> float:
+        channels = [int(hex_[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted([luminance(a), luminance(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_passage_text_keeps_a_contrast_of_4_5_on_every_palette_colour():
+    """The ink the front end chooses (common.js's lightBackground, run in Node) on each of the 256
+    gate colours: at least 4.5:1 (WCAG AA for normal text). Black on the map's dark blue end was ~3:1."""
+    common = Path(d2lutil.__file__).with_name("explorer") / "common.js"
+    script = f"""import {{ lightBackground }} from {json.dumps(common.as_uri())};
+    console.log(JSON.stringify({json.dumps(PALETTE)}.map(lightBackground)));"""
+    run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    dark = json.loads(run.stdout)
+    ratios = [wcag_contrast(c, "#000000" if d else "#ffffff") for c, d in zip(PALETTE, dark, strict=True)]
+    worst = min(range(len(PALETTE)), key=lambda i: ratios[i])
+    assert ratios[worst] >= 4.5, f"{PALETTE[worst]}: {ratios[worst]:.2f}:1"
+    assert wcag_contrast(PALETTE[0], "#000000") < 4.5  # the dark end needs the light ink: the test can fail
+
+
+def test_interventions_set_in_the_page_are_traced_in_the_kernel(explorer, model, vocab):
+    """The front end writes the interventions it applied to the model; the kernel traces the same
+    passage with them (explorer.intervened), as the page computes it (tests/test_gru_js.py)."""
+    from d2lutil.gates import Intervention
+
+    assert explorer.intervened is None and explorer.page_model["layers"] == 2 and len(explorer.weights) > 0
+    explorer.interventions = [{"kind": "update", "layer": 1, "unit": None, "value": 0.9, "at": None}]
+    want = trace_passage(model, vocab, explorer.trace.text, [Intervention("update", 1, value=0.9)])
+    np.testing.assert_array_equal(explorer.intervened.log_probs, want.log_probs)
+    explorer.passage = "two"  # a new passage: the same interventions, on it
+    assert explorer.intervened.text == PASSAGES["two"]
+    with pytest.raises(traitlets.TraitError, match="interventions must be a list of dicts .* value is required"):
+        explorer.interventions = [{"kind": "reset", "layer": 0}]
+    with pytest.raises(traitlets.TraitError, match="names unit 24|unit"):
+        explorer.interventions = [{"kind": "silence", "layer": 0, "unit": 24}]
+    explorer.interventions = []
+    assert explorer.intervened is None
+
+
+def test_the_shipped_page_stays_within_8_mb():
+    """Issue 26: the saved page (module, weights and traced passages inline) at most 8 MB."""
+    path = Path(d2lutil.__file__).parents[1] / "book" / "_static" / "gate_explorer.html"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: python -m d2lutil.explorer --save {path}")
+    assert path.stat().st_size <= 8_000_000, f"{path} is {path.stat().st_size / 1e6:.2f} MB"

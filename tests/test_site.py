@@ -157,7 +157,7 @@ def _parse(path: Path) -> _Page:
 
 def test_every_notebook_is_a_page(site: Path) -> None:
     """The landing page, one page per notebook (from the .ipynb only, not its .md twin), Sphinx's index and search."""
-    assert len(NOTEBOOKS) == 6, NOTEBOOKS
+    assert len(NOTEBOOKS) == 7, NOTEBOOKS  # six lessons and the engineering appendix
     expected = {"index.html", "genindex.html", "search.html", *(nb.replace(".ipynb", ".html") for nb in NOTEBOOKS)}
     assert set(pages(site)) == expected
 

@@ -1,53 +1,23 @@
-// The gate explorer's front end is one anywidget ES module, plain DOM and canvas, no dependencies,
-// joined from these files in this order (d2lutil/explorer/widget.py, FRONT_END), so they share
-// one scope:
-//   common.js   names, styles and small helpers used by every part;
-//   passage.js  the passage coloured by the chosen unit's gate, on canvas, with hover;
-//   figures.js  the heatmap of a block of units over the window, and the saturation scatter;
-//   ranking.js  the text features and the ranking of units by correlation with one;
-//   explorer.js the view: its controls, its state (synced with the model) and what each move redraws.
-// A saved page joins static.js last: a stand-in for the model where no kernel runs.
+// Names, sizes and small helpers that every part of the explorer's front end imports (the modules
+// are listed in loader.js).
 
-const NAMES = { z: "update gate Z", r: "reset gate R" };
-const MEANING = {
+export const NAMES = { z: "update gate Z", r: "reset gate R" };
+export const MEANING = {
   z: "blue = 0 (the new state takes the candidate), red = 1 (the unit keeps its old state)",
   r: "blue = 0 (the candidate ignores the old state), red = 1 (the candidate uses it fully)",
 };
-const SYMBOL = (c) => (c === " " ? "\u00b7" : c);
-const CSS = `
-.gx { font: 13px/1.45 system-ui, sans-serif; color: #222; max-width: 920px; contain: content; }
-.gx-row { display: flex; flex-wrap: wrap; gap: 6px 14px; align-items: center; margin: 4px 0; }
-.gx label { display: inline-flex; gap: 6px; align-items: center; }
-.gx button.gx-on { background: #444; color: #fff; }
-.gx button { border: 1px solid #888; background: #f4f4f4; padding: 2px 10px; border-radius: 3px; cursor: pointer; }
-.gx textarea { width: 98%; height: 44px; font: 12px monospace; }
-.gx-msg { color: #b00; font-weight: bold; }
-.gx-dim { color: #555; }
-.gx select.gx-ranked { width: 300px; }
-.gx select.gx-passage { width: 300px; }
-.gx output { display: inline-block; width: 5em; height: 1.45em; contain: strict; }
-.gx-text { max-height: 190px; overflow-y: auto; border: 1px solid #ccc; padding: 6px; contain: content; }
-.gx-page { position: relative; }
-.gx-paint { position: absolute; left: 0; top: 0; pointer-events: none; }
-.gx-chars { position: relative; font: 14px/1.7 monospace; white-space: break-spaces; overflow-wrap: anywhere;
-  color: transparent; cursor: default; }
-.gx-chars::selection { background: rgba(0, 90, 220, 0.35); color: transparent; }
-/* fixed heights: what a move rewrites in them is laid out there, and nothing below jumps */
-.gx-status { height: 4.4em; overflow-y: auto; contain: strict; }
-.gx-hover { font: 13px/1.45 monospace; height: 4.4em; margin: 4px 0; overflow-y: auto; contain: strict; }
-.gx-hover span { padding: 1px 0; }
-.gx-figs { display: flex; flex-wrap: wrap; gap: 8px; }
-.gx-figs canvas { border: 1px solid #eee; }
-`;
+// Every canvas's size in CSS px, [width, height]: the heatmap, the scatter, the intervention strip.
+export const SIZE = { heat: [540, 312], scatter: [330, 312], strip: [860, 84] };
+export const SYMBOL = (c) => (c === " " ? "\u00b7" : c);
 
-function make(tag, props = {}, ...children) {
+export function make(tag, props = {}, ...children) {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
 }
 
 /** The bytes of a Bytes trait, whatever the widget manager hands over. */
-function bytesOf(value) {
+export function bytesOf(value) {
   if (!value) return new Uint8Array(0);
   if (value instanceof Uint8Array) return value;
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
@@ -56,18 +26,29 @@ function bytesOf(value) {
 }
 
 /** "#rrggbb" as [r, g, b], each 0..255. */
-function rgbOf(hex) {
+export function rgbOf(hex) {
   return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 }
 
-/** Whether text on this background reads better dark (true) or light. */
-function lightBackground(hex) {
-  const [r, g, b] = rgbOf(hex);
-  return (0.299 * r + 0.587 * g + 0.114 * b) / 255 > 0.55;
+/** WCAG 2 relative luminance of "#rrggbb". */
+function luminance(hex) {
+  const linear = rgbOf(hex).map((c) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2];
+}
+
+/** WCAG 2 contrast ratio of two colours "#rrggbb" (1 to 21). */
+export function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** Whether black text on this background has more contrast than white (then the ink is dark). */
+export function lightBackground(hex) {
+  return contrast(hex, "#000000") >= contrast(hex, "#ffffff");
 }
 
 /** A canvas of CSS size w x h drawn at the screen's pixel density. */
-function canvas(w, h) {
+export function canvas(w, h) {
   const c = make("canvas");
   const dpr = window.devicePixelRatio || 1;
   c.width = Math.round(w * dpr);

@@ -8,6 +8,12 @@
 // written back to the model once the reader pauses, so that the kernel (when there is one) sees
 // it. A new passage is asked of the kernel.
 
+import { MEANING, NAMES, SIZE, SYMBOL, bytesOf, canvas, make, rgbOf } from "./common.js";
+import { heatmapHover, paintHeatmap, paintScatter } from "./figures.js";
+import { Interventions } from "./interventions.js";
+import { Passage } from "./passage.js";
+import { Ranking } from "./ranking.js";
+
 const SYNC_AFTER_MS = 250; // the view state goes to the model this long after the last move
 
 class Explorer {
@@ -131,11 +137,12 @@ class Explorer {
     this.note = make("div", { className: "gx-dim" });
     this.passage = new Passage((t) => this.setHover(t));
     this.hoverInfo = make("div", { className: "gx-hover gx-dim" });
-    this.heat = canvas(540, 312);
+    this.interventions = new Interventions(this);
+    this.heat = canvas(...SIZE.heat);
     this.heat.className = "gx-heat";
     this.heat.addEventListener("mousemove", (e) => heatmapHover(this, e, false));
     this.heat.addEventListener("click", (e) => heatmapHover(this, e, true));
-    this.scatter = canvas(330, 312);
+    this.scatter = canvas(...SIZE.scatter);
     this.scatter.className = "gx-scatter";
     const row = (...nodes) => make("div", { className: "gx-row" }, ...nodes);
     const label = (text, ...nodes) => make("label", {}, text, ...nodes);
@@ -143,7 +150,7 @@ class Explorer {
     // Keys pressed in the explorer are for its controls: JupyterLab's notebook shortcuts (on the
     // document) would otherwise take the arrow keys from the sliders, and letters from the text box.
     box.addEventListener("keydown", (e) => e.stopPropagation());
-    this.root.replaceChildren(make("style", { textContent: CSS }), box);
+    this.root.replaceChildren(box); // styled by explorer.css (anywidget's _css, or the page's <style>)
     box.append(
       row(label("passage", c.passage), ...c.gates, label("layer", c.layer)),
       row(c.text),
@@ -154,6 +161,7 @@ class Explorer {
       this.status,
       this.passage.box,
       this.hoverInfo,
+      this.interventions.box,
       make("div", { className: "gx-figs" }, this.heat, this.scatter),
     );
   }
@@ -204,14 +212,18 @@ class Explorer {
       c.first.max = meta.steps - 2;
       c.width.max = meta.steps;
       c.text.value = meta.text;
-      c.text.readOnly = !meta.kernel;
-      c.trace.disabled = !meta.kernel;
+      this.inPage = !meta.kernel && Boolean(this.interventions.pageModel());
+      c.text.readOnly = !meta.kernel && !this.inPage;
+      c.trace.disabled = !meta.kernel && !this.inPage;
+      this.interventions.setPassage(meta);
     }
     this.note.textContent =
       (meta.note ? `Note: ${meta.note}. ` : "") +
       (meta.kernel
         ? ""
-        : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
+        : this.inPage
+          ? "This page runs the model itself: type or paste your own text (up to 1,000 characters) and trace it here."
+          : "This page has no Python kernel: choose one of the traced passages (run notebook 5 to trace your own text).");
     this.drawAll();
   }
 
@@ -286,6 +298,7 @@ class Explorer {
     const k = this.conn.length ? this.meta.context : 0;
     this.passage.mark(t, (j) => (j < k ? this.strength(t, j) : null));
     this.drawHover();
+    if (this.interventions.list.length) this.interventions.drawStrip();
   }
 
   drawHover() {
@@ -300,9 +313,14 @@ class Explorer {
     }
     const next = m.predicted[t];
     const head = `step ${t} '${SYMBOL(m.text[t])}': ${NAMES[this.gate]} of unit ${this.unit} = ${(this.value(t, this.unit) / 255).toFixed(2)}; predicts '${SYMBOL(next)}' next (p = ${m.probability[t].toFixed(2)}).`;
+    const effect = this.interventions.hoverLines(t).flatMap((line) => [make("br"), line]);
     if (!this.conn.length) {
-      const why = m.context ? "computing in the kernel ..." : "off (context=0)";
-      this.hoverInfo.replaceChildren(head, make("br"), `connectivity: ${why}`);
+      const why = !m.context
+        ? "off (context=0)"
+        : m.kernel
+          ? "computing in the kernel ..."
+          : "not computed in the page (it needs a backward pass); the traced passages carry it";
+      this.hoverInfo.replaceChildren(head, make("br"), `connectivity: ${why}`, ...effect);
       return;
     }
     const k = m.context;
@@ -321,6 +339,7 @@ class Explorer {
       make("br"),
       ...strip,
       ` \u2192 '${SYMBOL(next)}'   green: |d log p / d input|, largest = ${m.conn_scale[t].toPrecision(2)}`,
+      ...effect,
     );
   }
 

@@ -1,6 +1,8 @@
 // The explorer's two figures on canvas, drawn from the view's state (an Explorer, explorer.js):
 // the heatmap of a block of units over the window, and the saturation scatter.
 
+import { NAMES, SIZE, SYMBOL, canvas, make, rgbOf } from "./common.js";
+
 function heatGeometry(view) {
   const m = view.meta;
   const rows = Math.min(m.units_shown, m.units);
@@ -15,26 +17,26 @@ function heatGeometry(view) {
  * over them the cells and the title once per gate and layer too. A move copies the result and
  * boxes the chosen unit's row.
  */
-function paintHeatmap(view) {
+export function paintHeatmap(view) {
   const g = heatGeometry(view);
   const labels = `${g.block}/${view.window}`;
   if (view.heatLabelsKey !== labels) {
-    view.heatLabels = view.heatLabels || canvas(540, 312);
+    view.heatLabels = view.heatLabels || canvas(...SIZE.heat);
     paintHeatLabels(view, view.heatLabels.getContext("2d"), g);
     view.heatLabelsKey = labels;
   }
   const cells = `${view.layer}/${view.gate}/${labels}`;
   if (view.heatKey !== cells) {
-    view.heatBody = view.heatBody || canvas(540, 312);
+    view.heatBody = view.heatBody || canvas(...SIZE.heat);
     const ctx = view.heatBody.getContext("2d");
-    ctx.clearRect(0, 0, 540, 312);
-    ctx.drawImage(view.heatLabels, 0, 0, 540, 312);
+    ctx.clearRect(0, 0, ...SIZE.heat);
+    ctx.drawImage(view.heatLabels, 0, 0, ...SIZE.heat);
     paintHeatCells(view, ctx, g);
     view.heatKey = cells;
   }
   const ctx = view.heat.getContext("2d");
-  ctx.clearRect(0, 0, 540, 312);
-  ctx.drawImage(view.heatBody, 0, 0, 540, 312);
+  ctx.clearRect(0, 0, ...SIZE.heat);
+  ctx.drawImage(view.heatBody, 0, 0, ...SIZE.heat);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = 1.5;
   ctx.strokeRect(g.x - 1, g.y + ((view.unit - g.block) * g.h) / g.rows, g.w + 2, g.h / g.rows);
@@ -73,7 +75,7 @@ function paintHeatLabels(view, ctx, { x, y, w, h, rows, block }) {
   const m = view.meta;
   const [first, last] = view.window;
   const cols = last - first + 1;
-  ctx.clearRect(0, 0, 540, 312);
+  ctx.clearRect(0, 0, ...SIZE.heat);
   ctx.imageSmoothingEnabled = false;
   ctx.fillStyle = "#222";
   ctx.font = "10px system-ui, sans-serif";
@@ -119,7 +121,7 @@ function paletteBar(view) {
   return view.paletteBar;
 }
 
-function heatmapHover(view, event, click) {
+export function heatmapHover(view, event, click) {
   const { x, y, w, h, rows, block } = heatGeometry(view);
   const box = view.heat.getBoundingClientRect();
   const px = event.clientX - box.left - x;
@@ -134,13 +136,13 @@ function heatmapHover(view, event, click) {
 }
 
 /** The saturation scatter: each unit's two gates at (fraction above 0.9, fraction below 0.1) (Karpathy et al. 2015). */
-function paintScatter(view) {
+export function paintScatter(view) {
   const m = view.meta;
   const [x, y, w, h] = [52, 58, 260, 210];
   const at = (right, left) => [x + right * w, y + (1 - left) * h];
   const sat = m.saturation[view.layer]; // (gate, [below 0.1, above 0.9], unit)
   if (!view.pointCache.has(view.layer)) {
-    const layer = canvas(330, 312);
+    const layer = canvas(...SIZE.scatter);
     const ctx = layer.getContext("2d");
     ctx.strokeStyle = "#bbb";
     ctx.strokeRect(x, y, w, h);
@@ -148,14 +150,20 @@ function paintScatter(view) {
     ctx.moveTo(...at(0, 1));
     ctx.lineTo(...at(1, 0));
     ctx.stroke();
-    const colours = { z: "rgba(214,39,40,0.5)", r: "rgba(31,119,180,0.5)" };
+    // the chapter's gate colours (diagrams.COLORS, sent in meta), and a shape each, so that colour
+    // is not the only thing that tells them apart: update gates squares, reset gates crosses
+    const colours = Object.fromEntries(["z", "r"].map((g) => [g, `rgba(${rgbOf(m.colors[g]).join(",")},0.6)`]));
+    const mark = (g, px, py) => {
+      if (g === "z") ctx.fillRect(px - 2, py - 2, 4, 4);
+      else {
+        ctx.fillRect(px - 3, py - 0.75, 6, 1.5);
+        ctx.fillRect(px - 0.75, py - 3, 1.5, 6);
+      }
+    };
     for (const g of ["z", "r"]) {
       ctx.fillStyle = colours[g];
       const [low, high] = sat[m.gates.indexOf(g)];
-      for (let u = 0; u < m.units; u++) {
-        const [px, py] = at(high[u], low[u]);
-        ctx.fillRect(px - 2, py - 2, 4, 4);
-      }
+      for (let u = 0; u < m.units; u++) mark(g, ...at(high[u], low[u]));
     }
     ctx.fillStyle = "#222";
     ctx.font = "11px system-ui, sans-serif";
@@ -178,10 +186,10 @@ function paintScatter(view) {
     ctx.fillText("fraction left-saturated (< 0.1)", 0, 0);
     ctx.restore();
     ctx.textAlign = "left";
-    ctx.fillStyle = colours.z;
-    ctx.fillRect(x + w - 92, y + 8, 8, 8);
-    ctx.fillStyle = colours.r;
-    ctx.fillRect(x + w - 92, y + 22, 8, 8);
+    ctx.fillStyle = m.colors.z;
+    mark("z", x + w - 88, y + 12);
+    ctx.fillStyle = m.colors.r;
+    mark("r", x + w - 88, y + 26);
     ctx.fillStyle = "#222";
     ctx.fillText("update gate Z", x + w - 80, y + 16);
     ctx.fillText("reset gate R", x + w - 80, y + 30);
@@ -189,8 +197,8 @@ function paintScatter(view) {
     view.pointCache.set(view.layer, layer);
   }
   const ctx = view.scatter.getContext("2d");
-  ctx.clearRect(0, 0, 330, 312);
-  ctx.drawImage(view.pointCache.get(view.layer), 0, 0, 330, 312);
+  ctx.clearRect(0, 0, ...SIZE.scatter);
+  ctx.drawImage(view.pointCache.get(view.layer), 0, 0, ...SIZE.scatter);
   ctx.strokeStyle = "#000";
   ctx.lineWidth = 1.5;
   for (let g = 0; g < 2; g++) {

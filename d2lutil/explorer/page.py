@@ -1,8 +1,8 @@
 """A saved explorer: one HTML file, module and traces inline, that works with no kernel and no network.
 
-The page carries the widget's ES module (the front end's files joined) as text and every traced
-passage as JSON (gate and connectivity bytes base64-encoded); a short module script imports the
-module (with ``static.js`` joined to it) from a ``blob:`` URL and renders it over ``staticModel``,
+The page carries the widget's ES module (loader.js, which carries the front end's modules) as text,
+the model's weights and every traced passage as JSON (bytes base64-encoded); a short module script
+imports it from a ``blob:`` URL, loads ``static.js`` through it and renders over ``staticModel``,
 which stands in for the widget's model.
 """
 
@@ -14,8 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-STATIC_MODEL = Path(__file__).with_name("static.js")
-
 _PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -23,6 +21,7 @@ _PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>body {{ font: 15px/1.5 system-ui, sans-serif; margin: 20px auto; max-width: 940px; padding: 0 12px; }}</style>
+<style>{css}</style>
 </head>
 <body>
 <h1>{title}</h1>
@@ -34,8 +33,9 @@ _PAGE = """<!doctype html>
 const text = (id) => document.getElementById(id).textContent;
 const url = URL.createObjectURL(new Blob([text("explorer-module")], {{ type: "text/javascript" }}));
 const module = await import(url);
+const {{ staticModel }} = await module.load("static.js");
 const el = document.getElementById("explorer");
-module.default.render({{ model: module.staticModel(JSON.parse(text("explorer-data"))), el }});
+await module.default.render({{ model: staticModel(JSON.parse(text("explorer-data"))), el }});
 </script>
 </body>
 </html>
@@ -52,13 +52,21 @@ INTRO = (
 
 
 def write_page(
-    path: Path, module: str, traces: dict[str, dict[str, Any]], state: dict[str, Any], title: str, intro: str = INTRO
+    path: Path,
+    module: str,
+    traces: dict[str, dict[str, Any]],
+    state: dict[str, Any],
+    title: str,
+    intro: str = INTRO,
+    model: dict[str, Any] | None = None,
+    css: str = "",
 ) -> Path:
-    """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "gates":
-    bytes, "conn": bytes}; state: the view's unit, gate, layer and feature to open with."""
+    """Write the page. module: the widget's ES module; traces: label -> {"meta": dict, "conn":
+    bytes, and "gates": bytes unless the page computes them}; state: the view's unit, gate, layer
+    and feature to open with; model: {"spec": dict, "weights": bytes} for the page's own forward
+    pass (gru.js), or None; css: the explorer's styles."""
     for label, trace in traces.items():
         _check_payload(label, trace)
-    module = module + "\n" + STATIC_MODEL.read_text(encoding="utf-8")
     if "</script" in module.lower():
         raise ValueError("the explorer module contains '</script', which would end the page's script early")
     data = {
@@ -67,16 +75,18 @@ def write_page(
         "traces": {
             label: {
                 "meta": trace["meta"],
-                "gates": base64.b64encode(trace["gates"]).decode("ascii"),
-                "conn": base64.b64encode(trace["conn"]).decode("ascii"),
+                **{k: base64.b64encode(trace[k]).decode("ascii") for k in ("gates", "conn") if k in trace},
             }
             for label, trace in traces.items()
         },
     }
+    if model is not None:
+        data["model"] = {"spec": model["spec"], "weights": base64.b64encode(model["weights"]).decode("ascii")}
     page = _PAGE.format(
         title=html.escape(title),
         intro=html.escape(intro),
         module=module,
+        css=css.replace("</", "<\\/"),
         data=json.dumps(data, separators=(",", ":")).replace("</", "<\\/"),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +95,8 @@ def write_page(
 
 
 def _check_payload(label: str, trace: dict[str, Any]) -> None:
-    """Refuse a trace whose bytes do not cover its text: the page would draw past their end."""
+    """Refuse a trace whose bytes do not cover its text: the page would draw past their end.
+    (Without "gates" the page computes them from its weights.)"""
     meta = trace["meta"]
     steps = len(meta["text"])
     sizes = {
@@ -98,7 +109,7 @@ def _check_payload(label: str, trace: dict[str, Any]) -> None:
     if meta["steps"] != steps:
         raise ValueError(f"passage {label!r}: meta says {meta['steps']} steps but its text has {steps} characters")
     for name, (size, shape) in sizes.items():
-        if len(trace[name]) != size:
+        if name in trace and len(trace[name]) != size:
             raise ValueError(
                 f"passage {label!r}: {name} holds {len(trace[name]):,} bytes, but {shape} over its {steps} "
                 f"characters needs {size:,}: trace the whole text before writing the page"

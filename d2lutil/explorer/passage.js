@@ -11,7 +11,9 @@
 // it (a mask stretched the same way): a few copies per line, whatever the colours. A hover copies
 // the base and draws its marks over it.
 
-class Passage {
+import { lightBackground, make, rgbOf } from "./common.js";
+
+export class Passage {
   /** onHover(t): the pointer moved onto character t, or off the text (t = -1). */
   constructor(onHover) {
     this.paint = make("canvas", { className: "gx-paint" });

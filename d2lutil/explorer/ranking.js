@@ -15,7 +15,7 @@ function textFeatures(text) {
   return f;
 }
 
-class Ranking {
+export class Ranking {
   /** meta: the trace's meta (text, steps, units, layers, gates, features); gates: (L, 2, T, h) bytes. */
   constructor(meta, gates) {
     this.meta = meta;

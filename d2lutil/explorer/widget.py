@@ -3,17 +3,22 @@
 The kernel traces a passage once (:mod:`d2lutil.explorer.trace`) and sends it compactly: every
 gate value as one byte (``gates``, (L, 2, T, h) uint8), the connectivity as one byte per pair
 relative to its row's largest (``conn``, (T, k) uint8), and the small rest as JSON (``meta``).
-The front end (the ``.js`` files of :data:`FRONT_END`) draws everything from those traits and handles every move
+The front end (the ES modules of :data:`MODULES`) draws everything from those traits and handles every move
 that needs no new tracing (unit, gate, layer, window, hover, ranking) by itself, within a frame. The
 view state (``unit``, ``gate``, ``layer``, ``window``, ``feature``) is synced both ways, so
 ``explorer.unit = 7`` in a cell moves the view too. A new passage (the dropdown, the text box,
-or :meth:`GateExplorer.show_text`) is traced by the kernel.
+or :meth:`GateExplorer.show_text`) is traced by the kernel. The widget also carries the model's
+float16 weights (``weights``, ``page_model``), with which the front end re-runs the passage under
+interventions itself; the ones it applies come back in ``interventions``, and the kernel traces
+the same change (``intervened``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,7 @@ from matplotlib import colormaps
 
 from d2lutil._checks import check_int, show
 from d2lutil.data import Vocab
+from d2lutil.diagrams import COLORS, GATE_CMAP
 from d2lutil.explorer.page import write_page
 from d2lutil.explorer.trace import (
     GATE_ORDER,
@@ -35,17 +41,40 @@ from d2lutil.explorer.trace import (
     quantise,
     trace_passage,
 )
+from d2lutil.explorer.weights import page_model
+from d2lutil.gates import Intervention, check_interventions
 from d2lutil.models import RNNLM
 
-# The front end, one file per concern (common.js lists them), joined in this order into one ES module.
-FRONT_END = ("common.js", "passage.js", "figures.js", "ranking.js", "explorer.js")
-ESM = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8") for name in FRONT_END)
+# The front end: one ES module per concern (loader.js lists them), carried by loader.js, which
+# anywidget loads and which imports them.
+MODULES = (
+    "common.js",
+    "gru.js",
+    "passage.js",
+    "figures.js",
+    "ranking.js",
+    "interventions.js",
+    "explorer.js",
+    "static.js",
+)
+ESM = (
+    Path(__file__)
+    .with_name("loader.js")
+    .read_text(encoding="utf-8")
+    .replace(
+        "__SOURCES__",
+        json.dumps({name: Path(__file__).with_name(name).read_text(encoding="utf-8") for name in MODULES}).replace(
+            "</", "<\\/"
+        ),
+    )
+)
+CSS = Path(__file__).with_name("explorer.css").read_text(encoding="utf-8")
 FEATURES = ("space", "word start", "vowel")
 YOUR_TEXT = "your text"  # the passage label of text typed into the box
-# coolwarm: gate 0 blue, 0.5 pale grey, 1 red, so saturated gates stand out
+# the chapter's map for gate values (coolwarm: 0 blue, 0.5 pale grey, 1 red; saturated gates stand out)
 PALETTE = [
     "#{:02x}{:02x}{:02x}".format(*(round(255 * float(c)) for c in rgba[:3]))
-    for rgba in colormaps["coolwarm"](np.linspace(0.0, 1.0, 256))
+    for rgba in colormaps[GATE_CMAP](np.linspace(0.0, 1.0, 256))
 ]
 
 
@@ -79,6 +108,7 @@ class GateExplorer(anywidget.AnyWidget):
     """
 
     _esm = ESM
+    _css = CSS
     passages = t.List(t.Unicode()).tag(sync=True)  # the labels of the preset passages
     passage = t.Unicode().tag(sync=True)  # the label shown, or YOUR_TEXT
     meta = t.Dict().tag(sync=True)  # text, sizes, predictions, saturation, palette, ...
@@ -90,6 +120,10 @@ class GateExplorer(anywidget.AnyWidget):
     window = t.List(default_value=[0, 1]).tag(sync=True)  # [first, last] step, inclusive
     feature = t.Unicode("space").tag(sync=True)  # ranks units by correlation with this text feature
     message = t.Unicode("").tag(sync=True)  # a refusal shown in the widget (red), or ""
+    page_model = t.Dict().tag(sync=True)  # the spec of weights (weights.page_model), or {}
+    weights = t.Bytes().tag(sync=True)  # float16 weights for the page's own forward pass (gru.js)
+    # applied in the page or here, Intervention's fields as dicts
+    interventions: t.List[dict[str, Any]] = t.List().tag(sync=True)
 
     def __init__(
         self,
@@ -129,11 +163,16 @@ class GateExplorer(anywidget.AnyWidget):
         self._cache: dict[str, PassageTrace] = {}
         self.kernel_ms: dict[str, list[float]] = {"gates": [], "connectivity": []}
         self.trace: PassageTrace | None = None
+        self.intervened: PassageTrace | None = None  # the passage with the interventions, traced here
+        spec, weights = page_model(model, vocab) or ({}, b"")
         super().__init__(
             passages=list(self._texts),
             layer=self.num_layers - 1 if layer is None else layer,
+            page_model=spec,
+            weights=weights,
         )
         self.observe(self._on_passage, names="passage")
+        self.observe(lambda _: self._intervene(), names="interventions")
         self.on_msg(self._on_msg)
         self.passage = next(iter(self._texts))  # traces the first passage
 
@@ -156,6 +195,31 @@ class GateExplorer(anywidget.AnyWidget):
 
     def _on_passage(self, change: dict[str, Any]) -> None:
         self._show(change["new"])
+        self._intervene()
+
+    @t.validate("interventions")
+    def _valid_interventions(self, proposal: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            changes = [Intervention(**c) for c in proposal["value"]]
+            steps = len(self.trace.text) if self.trace is not None else self.max_chars
+            return [asdict(c) for c in check_interventions(changes, self.num_layers, self.hidden_size, steps)]
+        except (TypeError, ValueError) as err:
+            raise t.TraitError(
+                f"interventions must be a list of dicts of Intervention's fields (kind, layer, unit, value, at): {err}"
+            ) from None
+
+    def _intervene(self) -> None:
+        """Trace the shown passage with the interventions (as the page computes them), or None."""
+        if self.trace is None or not self.interventions:
+            self.intervened = None
+            return
+        try:
+            self.intervened = trace_passage(
+                self.model, self.vocab, self.trace.text, [Intervention(**c) for c in self.interventions]
+            )
+        except ValueError as err:  # a cut beyond the end of a shorter passage
+            self.intervened = None
+            self.message = f"Interventions not traced in the kernel: {err}"
 
     def _show(self, label: str) -> None:
         text, note = self._texts[label]
@@ -198,6 +262,7 @@ class GateExplorer(anywidget.AnyWidget):
             "probability": [round(float(p), 3) for p in trace.probability],
             "saturation": np.round(trace.saturation, 4).tolist(),  # (L, 2, 2, h)
             "palette": PALETTE,
+            "colors": {"z": COLORS["update"], "r": COLORS["reset"]},
             "features": list(FEATURES),
             "conn_scale": [],
             "window": self.default_window,
@@ -273,11 +338,15 @@ class GateExplorer(anywidget.AnyWidget):
         network) in which the explorer works without a kernel. Returns the path."""
         traces = {label: self._payload(self.traced(label), self._texts[label][1]) for label in self.passages}
         state = {"layer": self.layer, "gate": self.gate, "unit": self.unit, "feature": self.feature}
-        return write_page(Path(path), self._esm, traces, state, title)
+        model = {"spec": self.page_model, "weights": self.weights} if self.weights else None
+        return write_page(Path(path), self._esm, traces, state, title, model=model, css=self._css)
 
     def _payload(self, trace: PassageTrace, note: str) -> dict[str, Any]:
-        meta = {**self._meta(trace, note), "conn_scale": _scale(trace), "kernel": False}
-        return {"meta": meta, "gates": quantise(trace.gates), "conn": _conn_bytes(trace)}
+        """A passage for the page: its meta and connectivity, and its gates unless the page
+        computes them itself from the weights it carries."""
+        meta = {**self._meta(trace, note), "conn_scale": _scale(trace), "kernel": False, "max_chars": self.max_chars}
+        payload = {"meta": meta, "conn": _conn_bytes(trace)}
+        return payload if self.weights else {**payload, "gates": quantise(trace.gates)}
 
 
 def _scale(trace: PassageTrace) -> list[float]:
