@@ -9,6 +9,7 @@ property tests (hypothesis): junk in any answer slot never escapes as another ex
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +36,7 @@ from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
 from d2lutil.exercises import probes
 from d2lutil.models import build_lm
-from d2lutil.training import evaluate_perplexity
+from d2lutil.training import Recipe, evaluate_perplexity
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -51,10 +52,8 @@ Case = tuple[str, Callable[[], Any], type[Exception], str]
 def _run(kind: str, hidden_size: int, seed: int) -> dict[str, Any]:
     torch.manual_seed(seed)
     model = build_lm(kind, len(V), hidden_size)
-    setup = {"batch_size": 4, "num_steps": 8, "lr": 1e-2, "clip": 1.0, "optimizer": "adam", "num_epochs": 1}
     return {
-        **setup,
-        "train_chars": None,
+        **dataclasses.asdict(Recipe(batch_size=4, num_steps=8, lr=1e-2, optimizer="adam", seed=seed)),
         "budget": "quick",
         "kind": kind,
         "model": model,
@@ -89,6 +88,7 @@ def _with_run(i: int, **change: Any) -> list[dict[str, Any]]:
 
 
 SWEEP = sweep()
+RECIPE_FIELDS = {f.name for f in dataclasses.fields(Recipe)}
 ANSWER3 = {"best": "batch_size", "slowest": "batch_size"}
 RUNS5 = [
     {"layer": layer, "seed": seed, "accuracy": acc, "hidden_size": 32, "embed_size": 16, "num_steps": 150}
@@ -104,8 +104,11 @@ def _ex5(**change: Any) -> bool | None:
 
 
 def _lm_trial(**change: Any) -> dict[str, Any]:
-    args = {"data": BOOK, "kind": "gru", "hidden_size": 4, "batch_size": 4, "num_steps": 8, "prefix": "abc", **change}
-    return ex.lm_trial(**args)
+    """lm_trial with one argument changed; a changed recipe field is refused where the Recipe is written."""
+    fields = {"batch_size": 4, "num_steps": 8, "lr": 1e-2, **{k: v for k, v in change.items() if k in RECIPE_FIELDS}}
+    args = {"data": BOOK, "kind": "gru", "hidden_size": 4, "prefix": "abc", **change}
+    args = {k: v for k, v in args.items() if k not in RECIPE_FIELDS}
+    return ex.lm_trial(recipe=args.pop("recipe") if "recipe" in args else Recipe(**fields), **args)
 
 
 def _accuracy_run(**change: Any) -> dict[str, Any]:
@@ -272,6 +275,7 @@ BAD: list[Case] = [
     ("ex3 answer 3", lambda: ex.check_exercise_3(SWEEP, {**ANSWER3, "slowest": 3}), TypeError, r"slowest"),
     # lm_trial(data, kind, ...) - refused before any training
     ("lm_trial data='x'", lambda: _lm_trial(data="x"), TypeError, r"data must be the book's TimeMachine"),
+    ("lm_trial recipe=dict", lambda: _lm_trial(recipe={"lr": 1e-2}), TypeError, r"recipe must be a d2lutil.Recipe"),
     ("lm_trial kind=3", lambda: _lm_trial(kind=3), TypeError, r"kind must be a build_lm kind"),
     ("lm_trial kind='LSTM'", lambda: _lm_trial(kind="LSTM"), ValueError, r"kind must be one of .*'LSTM'"),
     ("lm_trial kind batch_first", lambda: _lm_trial(kind=nn.GRU(10, 4, batch_first=True)), ValueError, r"batch_f"),

@@ -5,6 +5,7 @@ tiny models on a tiny book, so that this runs in the quick budget."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from d2lutil import exercises as ex
 from d2lutil.data import TimeMachine, Vocab
 from d2lutil.gates import trace_gates
 from d2lutil.models import RNNLM, GRUScratch, build_lm
-from d2lutil.training import evaluate_perplexity
+from d2lutil.training import Recipe, evaluate_perplexity
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 NO = ex.NO_CLEAR_WINNER
@@ -47,7 +48,7 @@ def tiny_data() -> TimeMachine:
     return TimeMachine(vocab, tokens[:450], tokens[450:550], tokens[550:])
 
 
-RECIPE = {"batch_size": 4, "num_steps": 8, "lr": 1e-2, "clip": 1.0, "optimizer": "adam", "num_epochs": 1}
+RECIPE = Recipe(batch_size=4, num_steps=8, lr=1e-2, optimizer="adam", num_epochs=1)
 
 
 def _lm_row(data: TimeMachine, model: RNNLM, seed: int, tilt: float = 0.0, **change: Any) -> dict[str, Any]:
@@ -59,8 +60,7 @@ def _lm_row(data: TimeMachine, model: RNNLM, seed: int, tilt: float = 0.0, **cha
             model.head.weight.mul_(0.05)
             model.head.bias.copy_(tilt * counts.log())
     row = {
-        **RECIPE,
-        "train_chars": None,
+        **asdict(RECIPE),
         "budget": "quick",
         "kind": "layer",
         "hidden_size": model.rnn.hidden_size,
@@ -152,6 +152,9 @@ def test_exercise_1_refuses_confounded_runs(tiny_data: TimeMachine) -> None:
     longer = [*runs[:-1], dict(runs[-1], num_epochs=2)]
     with pytest.raises(AssertionError, match="differ in num_epochs"):
         ex.check_exercise_1(FAST_RNN, longer, answer, tiny_data)
+    decayed = [*runs[:-1], dict(runs[-1], weight_decay=0.1)]  # every field of the recipe but the seed is compared
+    with pytest.raises(AssertionError, match="differ in weight_decay"):
+        ex.check_exercise_1(FAST_RNN, decayed, answer, tiny_data)
     other_budget = [*runs[:-1], dict(runs[-1], budget="cpu")]
     with pytest.raises(AssertionError, match="differ in budget"):
         ex.check_exercise_1(FAST_RNN, other_budget, answer, tiny_data)
@@ -196,7 +199,7 @@ def test_real_runs_record_their_setup_and_pass(tiny_data: TimeMachine) -> None:
     V = len(tiny_data.vocab)
     width = ex.matching_hidden_size("rnn", build_lm("gru", V, 4), V)
     runs = [
-        ex.lm_trial(tiny_data, kind, hidden_size=w, seed=s, prefix="abc", num_preds=3, budget="quick", **RECIPE)
+        ex.lm_trial(tiny_data, kind, replace(RECIPE, seed=s), hidden_size=w, prefix="abc", num_preds=3, budget="quick")
         for kind, w in (("rnn", width), ("gru", 4))
         for s in (0, 1)
     ]
@@ -283,7 +286,8 @@ def test_exercise_3(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_exercise_3_refuses_confounded_sweeps() -> None:
     rows = sweep()
-    for key, value in (("num_epochs", 2), ("train_chars", None), ("budget", "cpu"), ("kind", "rnn")):
+    changes = (("num_epochs", 2), ("train_chars", None), ("budget", "cpu"), ("kind", "rnn"), ("schedule", "cosine"))
+    for key, value in changes:  # any field of the recipe but the five hyper-parameters is set-up
         confounded = [*rows[:-1], dict(rows[-1], **{key: value})]  # the best run also trained longer, ...
         with pytest.raises(AssertionError, match=f"differ in {key}"):
             ex.check_exercise_3(confounded, ANSWER3)
@@ -312,11 +316,22 @@ def test_exercise_3_refuses_noise_level_winners() -> None:
     assert ex.check_exercise_3(close_times, dict(ANSWER3, slowest=NO)) is True
 
 
+def test_lm_trial_records_its_recipe_and_the_layers_width(tiny_data: TimeMachine) -> None:
+    recipe = replace(RECIPE, seed=3, weight_decay=0.01)
+    row = ex.lm_trial(tiny_data, GRUScratch(len(tiny_data.vocab), 3), recipe, prefix="abc", num_preds=2)
+    assert {k: row[k] for k in asdict(recipe)} == asdict(recipe)
+    assert row["hidden_size"] == 3  # the layer's own width, not the argument's default
+
+
 def test_lm_trial_refuses_tensor_hyper_parameters(tiny_data: TimeMachine) -> None:
-    with pytest.raises(TypeError, match="lr must be a plain number, got a tensor"):
-        ex.lm_trial(tiny_data, "gru", hidden_size=4, batch_size=4, num_steps=8, lr=torch.tensor(0.01), prefix="abc")
+    with pytest.raises(TypeError, match="lr must be a positive number"):  # the Recipe refuses it when written
+        replace(RECIPE, lr=torch.tensor(0.01))
+    with pytest.raises(TypeError, match="batch_size must be a plain number, got a tensor"):  # Recipe takes a 0-d int
+        ex.lm_trial(tiny_data, "gru", replace(RECIPE, batch_size=torch.tensor(4)), hidden_size=4, prefix="abc")
     with pytest.raises(TypeError, match="hidden_size must be a plain number"):
-        ex.lm_trial(tiny_data, "gru", hidden_size=torch.tensor(4), batch_size=4, num_steps=8, prefix="abc")
+        ex.lm_trial(tiny_data, "gru", RECIPE, hidden_size=torch.tensor(4), prefix="abc")
+    with pytest.raises(TypeError, match="recipe must be a d2lutil.Recipe"):
+        ex.lm_trial(tiny_data, "gru", {"batch_size": 4, "num_steps": 8, "lr": 1e-2}, hidden_size=4, prefix="abc")
 
 
 # ------------------------------------------------------------------------------------------ 4

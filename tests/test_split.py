@@ -17,7 +17,7 @@ import torch
 from d2lutil import exercises, pretrain
 from d2lutil.checkpoints import load_checkpoint
 from d2lutil.data import TimeMachine, load_corpus_time_machine, read_time_machine, split_corpus
-from d2lutil.training import evaluate_perplexity
+from d2lutil.training import Recipe, evaluate_perplexity
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -67,7 +67,8 @@ def _small_book(time_machine: TimeMachine, sealed: bool) -> SealedBook:
 
 def test_an_exercise_run_never_reads_the_test_part(time_machine):
     book = _small_book(time_machine, sealed=True)
-    row = exercises.lm_trial(book, "gru", hidden_size=8, batch_size=8, num_steps=16, num_preds=5)
+    recipe = Recipe(batch_size=8, num_steps=16, lr=1e-2, optimizer="adam")
+    row = exercises.lm_trial(book, "gru", recipe, hidden_size=8, num_preds=5)
     assert row["val_ppl"] == pytest.approx(evaluate_perplexity(row["model"], book.val_tokens), rel=1e-6)
     assert book.test_reads == 0
 

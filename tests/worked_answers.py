@@ -6,8 +6,12 @@ tests/test_bad_inputs_exercises.py uses them as the right answer beside each bad
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import torch
 from torch import Tensor
+
+from d2lutil.training import Recipe
 
 
 def gates_solution(s: int, t_prime: int) -> tuple[float | None, float | None]:
@@ -19,21 +23,14 @@ def gates_solution(s: int, t_prime: int) -> tuple[float | None, float | None]:
     return (None, 1)
 
 
-SWEEP_SETUP = {
-    "kind": "gru",
-    "layer": "GRU",
-    "optimizer": "adam",
-    "num_epochs": 1,
-    "train_chars": 60_000,
-    "budget": "quick",
-}
+SWEEP_RECIPE = Recipe(batch_size=64, num_steps=32, lr=1e-2, optimizer="adam", num_epochs=1, train_chars=60_000)
 
 
 def sweep() -> list[dict[str, object]]:
     """Exercise 3: the baseline over two seeds (spread 0.2), then one run per change: changing batch_size
     lowers the perplexity by more than the spread and takes longest by more than 25%; the other changes
     stay within the spread or make it worse."""
-    base = {"hidden_size": 32, "num_steps": 32, "lr": 1e-2, "clip": 1.0, "batch_size": 64, **SWEEP_SETUP}
+    base = {"kind": "gru", "layer": "GRU", "budget": "quick", "hidden_size": 32, **asdict(SWEEP_RECIPE)}
     rows = [
         dict(base, seed=0, seconds=1.0, val_ppl=12.0, sample="x"),
         dict(base, seed=1, seconds=1.1, val_ppl=12.2, sample="x"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,13 @@ from d2lutil.exercises.verdict import (
     seed_verdict,
     timing_verdict,
 )
-from d2lutil.training import evaluate_perplexity
+from d2lutil.training import Recipe, evaluate_perplexity
 
 HYPER_PARAMETERS = ("hidden_size", "num_steps", "lr", "clip", "batch_size")
 
 
-RECIPE_KEYS = ("batch_size", "num_steps", "lr", "clip", "optimizer", "num_epochs", "train_chars", "budget")
+# what runs that are compared must share: every field of their Recipe but the seed, and the budget
+RECIPE_KEYS = (*(f.name for f in fields(Recipe) if f.name != "seed"), "budget")
 CHOICES_1 = ("rnn", "gru", NO_CLEAR_WINNER)
 PARAMETER_TOLERANCE = 0.1  # models whose parameter counts differ by more than 10% are not compared on perplexity
 
@@ -197,7 +199,7 @@ def check_exercise_1(
     )
 
 
-SETUP_KEYS_3 = ("kind", "layer", "optimizer", "num_epochs", "train_chars", "budget")
+SETUP_KEYS_3 = ("kind", "layer", *(k for k in RECIPE_KEYS if k not in HYPER_PARAMETERS))
 CHOICES_3 = ("baseline", *HYPER_PARAMETERS, NO_CLEAR_WINNER)
 TIME_TOLERANCE_3 = 0.25  # one timing per run: the slowest must beat the runner-up by 25% to count
 
@@ -208,8 +210,9 @@ def check_exercise_3(rows: Sequence[dict[str, Any]] | None, answer: dict[str, st
     ``rows``: :func:`lm_trial` rows. The baseline (the hyper-parameters of ``rows[0]``) is run with
     two seeds or more, which measures the noise; every other run changes exactly one of
     ``hidden_size, num_steps, lr, clip, batch_size`` (each changed at least once) and nothing of
-    the set-up (``kind, layer, optimizer, num_epochs, train_chars, budget``: a run that also
-    trains longer is refused by name). ``answer``: ``{"best": ..., "slowest": ...}``:
+    the set-up (``kind``, ``layer``, the budget and every other field of the recipe: ``optimizer``,
+    ``num_epochs``, ``train_chars``, ...; a run that also trains longer is refused by name).
+    ``answer``: ``{"best": ..., "slowest": ...}``:
     ``best`` the hyper-parameter whose change lowered the validation perplexity below the
     baseline's mean by more than the baseline's seed spread (``"baseline"`` when none did,
     ``"no clear winner"`` when the two best changes are within that spread of each other);

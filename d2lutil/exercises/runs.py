@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -18,7 +19,7 @@ from d2lutil.models import RNNLM, build_lm, layer_size
 from d2lutil.settings import budget as settings_budget
 from d2lutil.settings import set_seed
 from d2lutil.tasks import SequenceModel, first_token_recall, train_on_task
-from d2lutil.training import Optimizer, Recipe, train
+from d2lutil.training import Recipe, train
 
 LM_KINDS = ("rnn_scratch", "rnn", "gru_scratch", "gru")
 
@@ -26,43 +27,36 @@ LM_KINDS = ("rnn_scratch", "rnn", "gru_scratch", "gru")
 def lm_trial(
     data: TimeMachine,
     kind: str | nn.Module,
+    recipe: Recipe,
     hidden_size: int = 64,
-    batch_size: int = 128,
-    num_steps: int = 32,
-    lr: float = 1e-2,
-    clip: float | None = 1.0,
-    num_epochs: int = 1,
-    train_chars: int | None = None,
-    optimizer: Optimizer = "adam",
-    seed: int = 0,
     prefix: str = "time traveller",
     num_preds: int = 40,
     device: torch.device | None = None,
     budget: str | None = None,
 ) -> dict[str, Any]:
-    """Train one character LM and measure it; returns a row for a results table.
+    """Train one character LM by ``recipe`` and measure it; returns a row for a results table.
 
     ``kind``: a :func:`d2lutil.build_lm` kind (``"gru"``, ``"rnn_scratch"``, ...) with one-hot
-    input, or a recurrent layer with nn.GRU's interface whose ``input_size`` is the vocabulary
-    size. ``train_chars`` limits training to the first that many characters of the training part
-    (None: all of it, the book's first 85%). The row holds the hyper-parameters, ``model``,
-    ``seconds`` (training steps only), ``tokens_per_s``, ``train_ppl``, ``val_ppl`` (validation
-    perplexity, on ``data.val_tokens``: the figure to compare runs by) and ``sample`` (greedy
-    continuation of ``prefix``). The test part is never read: comparing runs is a choice, made on validation.
+    input and ``hidden_size`` units, or a recurrent layer with nn.GRU's interface whose
+    ``input_size`` is the vocabulary size (``hidden_size`` is then the layer's). ``recipe``: a
+    :class:`d2lutil.Recipe`, the whole training run; its ``seed`` seeds the model and the batches
+    (vary it with ``dataclasses.replace(recipe, seed=1)``). The row holds every field of the recipe
+    (``batch_size``, ``num_steps``, ``lr``, ``clip``, ``optimizer``, ``num_epochs``,
+    ``train_chars``, ``seed``, ...), ``hidden_size``, ``model``, ``seconds`` (training steps
+    only), ``tokens_per_s``, ``train_ppl``, ``val_ppl`` (validation perplexity, on
+    ``data.val_tokens``: the figure to compare runs by) and ``sample`` (greedy continuation of
+    ``prefix``). The test part is never read: comparing runs is a choice, made on validation.
     The row also records the set-up a check compares runs by: ``layer`` (the recurrent layer's
-    class), ``params`` (the model's parameter count), ``optimizer``, ``num_epochs``,
-    ``train_chars``, ``seed`` and ``budget`` (given, or :func:`d2lutil.budget` of ``device``).
+    class), ``params`` (the model's parameter count) and ``budget`` (given, or
+    :func:`d2lutil.budget` of ``device``).
     """
-    for name, value in (
-        ("hidden_size", hidden_size),
-        ("batch_size", batch_size),
-        ("num_steps", num_steps),
-        ("lr", lr),
-        ("clip", clip),
-        ("num_epochs", num_epochs),
-        ("train_chars", train_chars),
-        ("seed", seed),
-    ):
+    if not isinstance(recipe, Recipe):
+        raise TypeError(
+            f"recipe must be a d2lutil.Recipe, got {show(recipe)}: write "
+            "d2lutil.Recipe(batch_size=64, num_steps=32, lr=1e-2, optimizer='adam', num_epochs=1)"
+        )
+    settings = {"hidden_size": hidden_size, **asdict(recipe)}
+    for name, value in settings.items():
         if isinstance(value, Tensor):
             raise TypeError(
                 f"{name} must be a plain number, got a tensor {show(value)}: write {name}={value.item()!r}, "
@@ -72,7 +66,7 @@ def lm_trial(
         raise TypeError(f"data must be the book's TimeMachine (load_time_machine()), got {show(data)}")
     if not isinstance(kind, (str, nn.Module)):
         raise TypeError(f"kind must be a build_lm kind such as 'gru' or a recurrent layer, got {show(kind)}")
-    set_seed(seed)
+    set_seed(recipe.seed)
     vocab_size = len(data.vocab)
     if isinstance(kind, str):
         model = build_lm(kind, vocab_size, hidden_size)
@@ -80,17 +74,8 @@ def lm_trial(
     else:
         model = RNNLM(kind, vocab_size)
         name = type(kind).__name__
+        settings["hidden_size"] = layer_size(kind, "hidden_size")
     device = device or torch.device("cpu")
-    recipe = Recipe(
-        batch_size=batch_size,
-        num_steps=num_steps,
-        lr=lr,
-        optimizer=optimizer,
-        clip=clip,
-        num_epochs=num_epochs,
-        seed=seed,
-        train_chars=train_chars,
-    )
     check_int("num_preds", num_preds, minimum=0)
     predict(prefix, 0, model.to(device), data.vocab, device=device)  # refuses a bad prefix before training
     history = train(model.to(device), data.train_tokens, data.val_tokens, recipe, device=device, progress=False)
@@ -98,16 +83,8 @@ def lm_trial(
         "kind": name,
         "layer": layer_name(model.rnn),
         "params": sum(p.numel() for p in model.parameters()),
-        "optimizer": optimizer,
-        "num_epochs": num_epochs,
-        "train_chars": train_chars,
-        "seed": seed,
         "budget": budget or settings_budget(device),
-        "hidden_size": hidden_size,
-        "num_steps": num_steps,
-        "lr": lr,
-        "clip": clip,
-        "batch_size": batch_size,
+        **settings,
         "model": model,
         "seconds": history.train_seconds,
         "tokens_per_s": history.tokens / max(history.train_seconds, 1e-9),
