@@ -362,7 +362,7 @@ def test_exercise_4(capsys: pytest.CaptureFixture[str]) -> None:
     assert ex.check_exercise_4(_reset_before_step, ex.update_only_step) is True  # the d2l text's convention
     assert "as the d2l text" in capsys.readouterr().out
     assert ex.check_exercise_4(gluon_reset_only_step, ex.update_only_step) is True  # gluonbook's form, named
-    assert "as gluonbook writes it" in capsys.readouterr().out
+    assert "as gluonbook's code computes it" in capsys.readouterr().out
     with pytest.raises(AssertionError, match="reset gate never acts"):
         ex.check_exercise_4(_plain_rnn_step, ex.update_only_step)
     with pytest.raises(AssertionError, match="weighted the candidate by Z"):

@@ -60,7 +60,7 @@ def reset_only_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor) -> Tensor:
 
 
 def gluon_reset_only_step(gi: Tensor, h: Tensor, W_h: Tensor, b_h: Tensor) -> Tensor:
-    """Exercise 4's reset-only cell as gluonbook writes the candidate: tanh(gi_n + R * (h W_hn) + b_hn)."""
+    """Exercise 4's reset-only cell as gluonbook's code computes the candidate: tanh(gi_n + R * (h W_hn) + b_hn)."""
     k = h.shape[-1]
     r = torch.sigmoid(gi[:, :k] + h @ W_h[:, :k] + b_h[:k])
     return torch.tanh(gi[:, k:] + r * (h @ W_h[:, k:]) + b_h[k:])

@@ -162,7 +162,9 @@ def check_exercise_4(reset_only: StepFn | None, update_only: StepFn | None) -> b
         if torch.allclose(out, after, atol=atol):
             conventions.add("reset after the matmul, R * (h W_hn + b_hn), as nn.GRU")
         elif torch.allclose(out, bias_outside, atol=atol):
-            conventions.add("reset after the matmul with b_hn outside it, R * (h W_hn) + b_hn, as gluonbook writes it")
+            conventions.add(
+                "reset after the matmul with b_hn outside it, R * (h W_hn) + b_hn, as gluonbook's code computes it"
+            )
         elif torch.allclose(out, before, atol=atol):
             conventions.add("reset before the matmul, (R * h) W_hn, as the d2l text")
         else:
