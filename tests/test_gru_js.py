@@ -8,6 +8,7 @@ and the float32 model (the difference is float16's rounding, printed and bounded
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -27,7 +28,18 @@ from d2lutil.models import RNNLM
 NODE = shutil.which("node")
 GRU_JS = Path(d2lutil.__file__).with_name("explorer") / "gru.js"
 RUNNER = Path(__file__).with_name("js") / "run_gru.mjs"
-pytestmark = [pytest.mark.skipif(NODE is None, reason="needs node"), pytest.mark.usefixtures("one_thread")]
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(autouse=True)
+def node() -> str:
+    """Node.js runs the page's gru.js (Chromium's engine): skip without it, or fail where CI requires it."""
+    if NODE is None:
+        if os.environ.get("D2LUTIL_REQUIRE_BROWSER"):
+            pytest.fail("D2LUTIL_REQUIRE_BROWSER is set but node is missing: apt-get install -y nodejs")
+        pytest.skip("node is missing (apt-get install -y nodejs); set D2LUTIL_REQUIRE_BROWSER=1 to fail instead")
+    return NODE
+
 
 KINDS = [
     [],
