@@ -35,6 +35,28 @@ def _means(verdict_means: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3f}" for k, v in verdict_means.items())
 
 
+def _lm_verdict(
+    exercise: int,
+    runs: Sequence[dict[str, Any]],
+    cells: dict[str, str],
+    data: TimeMachine,
+    names: tuple[str, str],
+    answer: str,
+    says: str,
+) -> tuple[dict[str, list[float]], dict[str, int], Any]:
+    """The runs grouped by cell (same recipe, hidden size, budget and seeds), the seed verdict on their
+    validation perplexities, and the student's ``answer`` held against it; ``names``: (runs, answer) as
+    the notebook calls them; ``says``: how the refusal starts ("your runs say")."""
+    scores, params = lm_runs_by_layer(exercise, runs, cells, data, names[0], (*RECIPE_KEYS, "hidden_size"))
+    answer_choice(exercise, names[1], answer, (*cells, NO_CLEAR_WINNER))
+    verdict = seed_verdict(scores)
+    assert answer == verdict.winner, (
+        f"{says} {verdict.winner!r} (mean validation perplexity {_means(verdict.means)}; "
+        f"{verdict.reason}), not {answer!r}"
+    )
+    return scores, params, verdict
+
+
 def check_exercise_4_report(
     runs: Sequence[dict[str, Any]] | None, answer: str | None, data: TimeMachine
 ) -> bool | None:
@@ -48,13 +70,9 @@ def check_exercise_4_report(
     if runs is None and answer is None:
         return not_attempted(4, "`ex4_report` and `ex4_lowest`")
     assert runs is not None, "fill in ex4_report: lm_trial rows of the four cells over the same seeds"
-    scores, params = lm_runs_by_layer(4, runs, CELLS_4, data, "ex4_report", (*RECIPE_KEYS, "hidden_size"))
     assert answer is not None, 'fill in ex4_lowest: a cell\'s name or "no clear winner", from your report'
-    answer_choice(4, "ex4_lowest", answer, (*CELLS_4, NO_CLEAR_WINNER))
-    verdict = seed_verdict(scores)
-    assert answer == verdict.winner, (
-        f"your report says {verdict.winner!r} (mean validation perplexity {_means(verdict.means)}; "
-        f"{verdict.reason}), not {answer!r}"
+    scores, params, verdict = _lm_verdict(
+        4, runs, CELLS_4, data, ("ex4_report", "ex4_lowest"), answer, "your report says"
     )
     sizes = ", ".join(f"{k} {v:,}" for k, v in params.items())
     return passed(4, f"Lowest validation perplexity: {verdict.winner} ({verdict.reason}). Parameters: {sizes}.")
@@ -111,14 +129,8 @@ def check_exercise_10(runs: Sequence[dict[str, Any]] | None, answer: str | None,
     if runs is None and answer is None:
         return not_attempted(10, "`ex10_runs` and `ex10_answer`")
     assert runs is not None, "fill in ex10_runs: lm_trial rows of GRUScratch(V, h, reset='before') and 'after'"
-    scores, _ = lm_runs_by_layer(10, runs, RESETS_10, data, "ex10_runs", (*RECIPE_KEYS, "hidden_size"))
     assert answer is not None, 'fill in ex10_answer: "before", "after" or "no clear winner"'
-    answer_choice(10, "ex10_answer", answer, (*RESETS_10, NO_CLEAR_WINNER))
-    verdict = seed_verdict(scores)
-    assert answer == verdict.winner, (
-        f"your runs say {verdict.winner!r} (mean validation perplexity {_means(verdict.means)}; {verdict.reason}), "
-        f"not {answer!r}"
-    )
+    scores, _, verdict = _lm_verdict(10, runs, RESETS_10, data, ("ex10_runs", "ex10_answer"), answer, "your runs say")
     claim = (
         "consistent with the claim that the choice costs no accuracy (in this budget: a bound, not a proof)"
         if verdict.winner == NO_CLEAR_WINNER
