@@ -260,10 +260,9 @@ def test_the_trace_is_one_pass_of_trace_layers(model, vocab):
     np.testing.assert_array_equal(trace.gates[:, 0], run.z[:, :, 0].numpy())
     np.testing.assert_array_equal(trace.gates[:, 1], run.r[:, :, 0].numpy())
     cut = trace_passage(model, vocab, text, [Intervention("cut", None, at=10)])
-    assert (
-        np.abs(cut.log_probs[:11] - trace.log_probs[:11]).max() == 0
-        and np.abs(cut.log_probs[11:] - trace.log_probs[11:]).max() > 0
-    )
+    # before the cut nothing changes (up to float32 rounding: the run may be split at the cut), after it much does
+    assert np.abs(cut.log_probs[:11] - trace.log_probs[:11]).max() < 1e-5
+    assert np.abs(cut.log_probs[11:] - trace.log_probs[11:]).max() > 1e-2
     with pytest.raises(ValueError, match="without interventions"):
         add_connectivity(model, vocab, cut, 4)
 
