@@ -34,6 +34,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from chromium import browser, offline_context, require_chromium
@@ -520,6 +521,21 @@ _EXPLORER_NOTEBOOK = {
 }
 
 
+def _run_cell_until(page: Any, index: int, done: str, arg: object = None) -> Any:
+    """Run the notebook's code cell ``index`` (Ctrl+Enter), wait until ``done(output text, arg)``
+    (a JavaScript function) holds for its output, and return the cell's locator."""
+    cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(
+        f"([i, arg]) => ({done})(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[i]"
+        ".querySelector('.jp-OutputArea-output')?.innerText || '', arg)",
+        arg=[index, arg],
+        timeout=60_000,
+    )
+    return cell
+
+
 def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium, final_summary) -> None:
     """The explorer on the shipped gru_lm in JupyterLab: every control redraws within a frame,
     an intervention applied in the page is traced by the kernel with the same perplexity, a new
@@ -555,15 +571,7 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium, final_summary) -> 
                          +root.querySelector('.gx-width').value]"""
         )
         expected = f"kernel sees {view[0]} {view[1]} {view[2]} [{view[3]}, {view[3] + view[4] - 1}]"
-        cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1)
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Control+Enter")
-        page.wait_for_function(
-            "(e) => document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[1].querySelector("
-            "'.jp-OutputArea-output')?.innerText.trim() === e",
-            arg=expected,
-            timeout=60_000,
-        )
+        _run_cell_until(page, 1, "(text, e) => text.trim() === e", expected)
         # An intervention applied in the page reaches the kernel, which traces the same change.
         root.locator(".gx-kind").select_option("reset")
         root.locator(".gx-value").fill("1")
@@ -572,14 +580,7 @@ def test_gate_explorer_in_jupyterlab(lab_copy: Lab, chromium, final_summary) -> 
         page.wait_for_function("() => document.querySelector('.gx-effect').textContent.includes('\u2192')")
         in_page = float(re.findall(r"\u2192 (\d+\.\d+)", root.locator(".gx-effect").inner_text())[0])
         page.wait_for_timeout(1000)
-        cell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(2)
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Control+Enter")
-        page.wait_for_function(
-            "() => /kernel perplexity \\d/.test(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')[2]"
-            ".querySelector('.jp-OutputArea-output')?.innerText || '')",
-            timeout=60_000,
-        )
+        cell = _run_cell_until(page, 2, "(text) => /kernel perplexity \\d/.test(text)")
         shown = cell.locator(".jp-OutputArea-output").inner_text()
         kernel = float(shown.split()[-1])
         assert abs(kernel / in_page - 1) < 2e-3, f"page {in_page}, kernel {kernel}: float16 rounding is far smaller"
